@@ -1,0 +1,244 @@
+#include "core/codec.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "tickflow.pb.h"
+
+namespace tickflow::codec {
+namespace {
+
+v1::Side to_proto(Side s) {
+  switch (s) {
+    case Side::kBuy: return v1::SIDE_BUY;
+    case Side::kSell: return v1::SIDE_SELL;
+    case Side::kUnknown: return v1::SIDE_UNKNOWN;
+  }
+  return v1::SIDE_UNKNOWN;
+}
+
+Side from_proto(v1::Side s) {
+  switch (s) {
+    case v1::SIDE_BUY: return Side::kBuy;
+    case v1::SIDE_SELL: return Side::kSell;
+    default: return Side::kUnknown;
+  }
+}
+
+v1::CandleStatus to_proto(CandleStatus s) {
+  switch (s) {
+    case CandleStatus::kProvisional: return v1::CANDLE_PROVISIONAL;
+    case CandleStatus::kFinal: return v1::CANDLE_FINAL;
+    case CandleStatus::kCorrected: return v1::CANDLE_CORRECTED;
+  }
+  return v1::CANDLE_PROVISIONAL;
+}
+
+CandleStatus from_proto(v1::CandleStatus s) {
+  switch (s) {
+    case v1::CANDLE_FINAL: return CandleStatus::kFinal;
+    case v1::CANDLE_CORRECTED: return CandleStatus::kCorrected;
+    default: return CandleStatus::kProvisional;
+  }
+}
+
+Result<v1::Envelope> parse_envelope(std::string_view bytes) {
+  v1::Envelope env;
+  if (!env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return Status::corruption("record is not a tickflow.v1.Envelope");
+  if (env.schema_version() == 0 || env.schema_version() > kSchemaVersion)
+    return Status::corruption("unsupported schema_version " + std::to_string(env.schema_version()));
+  return env;
+}
+
+Result<Exchange> exchange_of(const std::string& name) {
+  auto e = parse_exchange(name);
+  if (!e) return Status::corruption("unknown exchange '" + name + "' in record");
+  return *e;
+}
+
+}  // namespace
+
+std::string trade_event_id(const Trade& t) {
+  std::string id = instrument_key(t.exchange, t.symbol);
+  id += t.aggregated ? ":a:" : ":t:";
+  id += std::to_string(t.trade_id);
+  return id;
+}
+
+std::string candle_event_id(const Candle& c) {
+  std::string id = c.series_key();
+  id += ':';
+  id += std::to_string(c.open_time / kNsPerMs);
+  id += ':';
+  id += candle_status_name(c.status);
+  id += ':';
+  id += std::to_string(c.status == CandleStatus::kProvisional ? c.trades : c.revision);
+  return id;
+}
+
+std::string encode_trade(const Trade& t, TimestampNs ts_publish) {
+  v1::Envelope env;
+  env.set_schema_version(kSchemaVersion);
+  env.set_event_id(trade_event_id(t));
+  env.set_ts_publish_ns(ts_publish);
+  v1::TradeEvent* p = env.mutable_trade();
+  p->set_exchange(std::string(exchange_name(t.exchange)));
+  p->set_symbol(t.symbol);
+  p->set_exchange_symbol(t.exchange_symbol);
+  p->set_trade_id(t.trade_id);
+  p->set_first_trade_id(t.first_trade_id);
+  p->set_last_trade_id(t.last_trade_id);
+  p->set_price(t.price.to_string());
+  p->set_quantity(t.quantity.to_string());
+  p->set_taker_side(to_proto(t.taker_side));
+  p->set_ts_event_ns(t.ts_event);
+  p->set_ts_recv_ns(t.ts_recv);
+  p->set_aggregated(t.aggregated);
+  return env.SerializeAsString();
+}
+
+std::string encode_candle(const Candle& c, TimestampNs ts_publish, TimestampNs last_trade_recv) {
+  v1::Envelope env;
+  env.set_schema_version(kSchemaVersion);
+  env.set_event_id(candle_event_id(c));
+  env.set_ts_publish_ns(ts_publish);
+  v1::CandleEvent* p = env.mutable_candle();
+  p->set_exchange(std::string(exchange_name(c.exchange)));
+  p->set_symbol(c.symbol);
+  p->set_exchange_symbol(c.exchange_symbol);
+  p->set_timeframe(c.timeframe.label());
+  p->set_open_time_ns(c.open_time);
+  p->set_close_time_ns(c.close_time);
+  p->set_open(c.open.to_string());
+  p->set_high(c.high.to_string());
+  p->set_low(c.low.to_string());
+  p->set_close(c.close.to_string());
+  p->set_volume(c.volume.to_string());
+  p->set_quote_volume(c.quote_volume.to_string());
+  p->set_taker_buy_volume(c.taker_buy_volume.to_string());
+  p->set_taker_buy_quote_volume(c.taker_buy_quote_volume.to_string());
+  p->set_trades(c.trades);
+  p->set_first_trade_id(c.first_trade_id);
+  p->set_last_trade_id(c.last_trade_id);
+  p->set_status(to_proto(c.status));
+  p->set_revision(c.revision);
+  p->set_coverage(c.coverage);
+  p->set_gap_reason(c.gap_reason);
+  p->set_vwap(c.vwap().to_string());
+  p->set_last_trade_recv_ns(last_trade_recv);
+  return env.SerializeAsString();
+}
+
+std::string encode_dead_letter(const DeadLetter& d, TimestampNs ts_publish) {
+  v1::Envelope env;
+  env.set_schema_version(kSchemaVersion);
+  env.set_event_id("dlq:" + d.exchange + ":" + d.reason + ":" + std::to_string(d.ts_recv));
+  env.set_ts_publish_ns(ts_publish);
+  v1::DeadLetter* p = env.mutable_dead_letter();
+  p->set_source_topic(d.source_topic);
+  p->set_exchange(d.exchange);
+  p->set_reason(d.reason);
+  p->set_detail(d.detail);
+  p->set_payload(d.payload);
+  p->set_ts_recv_ns(d.ts_recv);
+  return env.SerializeAsString();
+}
+
+RecordKind peek_kind(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  if (!env) return RecordKind::kUnknown;
+  switch (env->body_case()) {
+    case v1::Envelope::kTrade: return RecordKind::kTrade;
+    case v1::Envelope::kCandle: return RecordKind::kCandle;
+    case v1::Envelope::kDeadLetter: return RecordKind::kDeadLetter;
+    default: return RecordKind::kUnknown;
+  }
+}
+
+Result<Trade> decode_trade(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  if (!env) return env.status();
+  if (!env->has_trade()) return Status::corruption("record is not a trade");
+  const v1::TradeEvent& p = env->trade();
+  Trade t;
+  auto ex = exchange_of(p.exchange());
+  if (!ex) return ex.status();
+  t.exchange = *ex;
+  t.symbol = p.symbol();
+  t.exchange_symbol = p.exchange_symbol();
+  t.trade_id = p.trade_id();
+  t.first_trade_id = p.first_trade_id();
+  t.last_trade_id = p.last_trade_id();
+  if (!Decimal::parse(p.price(), t.price) || !Decimal::parse(p.quantity(), t.quantity))
+    return Status::corruption("trade record with a bad decimal");
+  t.taker_side = from_proto(p.taker_side());
+  t.ts_event = p.ts_event_ns();
+  t.ts_recv = p.ts_recv_ns();
+  t.aggregated = p.aggregated();
+  return t;
+}
+
+Result<Candle> decode_candle(std::string_view bytes, TimestampNs* last_trade_recv) {
+  auto env = parse_envelope(bytes);
+  if (!env) return env.status();
+  if (!env->has_candle()) return Status::corruption("record is not a candle");
+  const v1::CandleEvent& p = env->candle();
+  Candle c;
+  auto ex = exchange_of(p.exchange());
+  if (!ex) return ex.status();
+  c.exchange = *ex;
+  c.symbol = p.symbol();
+  c.exchange_symbol = p.exchange_symbol();
+  auto tf = Timeframe::parse(p.timeframe());
+  if (!tf) return Status::corruption("candle record with bad timeframe");
+  c.timeframe = *tf;
+  c.open_time = p.open_time_ns();
+  c.close_time = p.close_time_ns();
+  if (!Decimal::parse(p.open(), c.open) || !Decimal::parse(p.high(), c.high) ||
+      !Decimal::parse(p.low(), c.low) || !Decimal::parse(p.close(), c.close))
+    return Status::corruption("candle record with a bad price");
+  auto v = WideDecimal::parse(p.volume());
+  auto qv = WideDecimal::parse(p.quote_volume());
+  auto tb = WideDecimal::parse(p.taker_buy_volume());
+  auto tbq = WideDecimal::parse(p.taker_buy_quote_volume().empty() ? "0" : p.taker_buy_quote_volume());
+  if (!v || !qv || !tb || !tbq) return Status::corruption("candle record with a bad volume");
+  c.volume = *v;
+  c.quote_volume = *qv;
+  c.taker_buy_volume = *tb;
+  c.taker_buy_quote_volume = *tbq;
+  c.trades = p.trades();
+  c.first_trade_id = p.first_trade_id();
+  c.last_trade_id = p.last_trade_id();
+  c.status = from_proto(p.status());
+  c.revision = p.revision();
+  c.coverage = p.coverage();
+  c.gap_reason = p.gap_reason();
+  if (last_trade_recv) *last_trade_recv = p.last_trade_recv_ns();
+  return c;
+}
+
+Result<DeadLetter> decode_dead_letter(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  if (!env) return env.status();
+  if (!env->has_dead_letter()) return Status::corruption("record is not a dead letter");
+  const v1::DeadLetter& p = env->dead_letter();
+  return DeadLetter{p.source_topic(), p.exchange(), p.reason(), p.detail(), p.payload(), p.ts_recv_ns()};
+}
+
+std::string event_id_of(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  return env ? env->event_id() : std::string();
+}
+
+Result<std::string> record_to_json(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  if (!env) return env.status();
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  auto st = google::protobuf::util::MessageToJsonString(*env, &out, opts);
+  if (!st.ok()) return Status::internal("json: " + std::string(st.message()));
+  return out;
+}
+
+}  // namespace tickflow::codec

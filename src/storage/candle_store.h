@@ -1,0 +1,67 @@
+// CandleStore: candle history by series and open time (architecture brief §6).
+//
+// The store is a sink of normalized.ohlcv: the historical loader writes a batch of candle
+// updates together with its consumer position in ONE atomic write, so a crash and restart
+// neither loses nor repeats an update. For each (series, open_time) the store keeps the update
+// with the highest Candle::precedence() (revision, then final over provisional); an equal or
+// lower one is ignored, which makes replays idempotent.
+//
+// Backends: storage/embedded (RocksDB, ZSTD), later storage/postgres.
+// Thread-safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/candle.h"
+#include "core/result.h"
+
+namespace tickflow::storage {
+
+struct ConsumerPosition {
+  std::string group;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+struct CandleQuery {
+  Exchange exchange = Exchange::kBinance;
+  std::string symbol;  // unified
+  Timeframe timeframe;
+  TimestampNs start = 0;          // inclusive, on open_time
+  TimestampNs end = INT64_MAX;    // exclusive, on open_time
+  size_t limit = 1000;            // most recent `limit` candles of the range, returned oldest first
+};
+
+struct SeriesInfo {
+  Exchange exchange;
+  std::string symbol;
+  std::string timeframe;
+  int64_t candles = 0;
+};
+
+class CandleStore {
+ public:
+  virtual ~CandleStore() = default;
+
+  // Upserts candles (keeping the highest precedence per key) and sets the positions, atomically.
+  virtual Status write(const std::vector<Candle>& candles,
+                       const std::vector<ConsumerPosition>& positions) = 0;
+  // Next offset the group should read (0 when unknown).
+  virtual Result<int64_t> position(const std::string& group, const std::string& topic,
+                                   int32_t partition) const = 0;
+
+  virtual Result<std::vector<Candle>> query(const CandleQuery& q) const = 0;
+  // True when the series has at least one stored candle.
+  virtual Result<bool> has_series(Exchange e, const std::string& symbol,
+                                  const Timeframe& tf) const = 0;
+  virtual Result<std::vector<SeriesInfo>> list_series() const = 0;
+
+  // Drops candles older than the per-timeframe retention. Returns how many were removed.
+  virtual Result<int64_t> enforce_retention(TimestampNs now) = 0;
+};
+
+}  // namespace tickflow::storage
