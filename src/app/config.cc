@@ -1,0 +1,333 @@
+#include "app/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "core/symbol.h"
+
+extern char** environ;
+
+namespace tickflow::app {
+namespace {
+
+struct Fail {
+  ConfigError error;
+};
+
+[[noreturn]] void fail(std::string key, std::string message) { throw Fail{{std::move(key), std::move(message)}}; }
+
+void check_keys(const toml::table& t, const std::string& prefix, const std::set<std::string>& known) {
+  for (const auto& [k, v] : t) {
+    std::string key(k.str());
+    if (!known.count(key)) {
+      std::string full = prefix.empty() ? key : prefix + "." + key;
+      fail(full, "unknown setting (check the spelling against config/tickflow.example.toml)");
+    }
+  }
+}
+
+std::string get_string(const toml::table& t, const std::string& prefix, const char* key, const std::string& def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (auto s = n->value<std::string>()) return *s;
+  fail(prefix + key, "must be a string");
+}
+
+bool get_bool(const toml::table& t, const std::string& prefix, const char* key, bool def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (auto b = n->value<bool>()) return *b;
+  fail(prefix + key, "must be true or false");
+}
+
+int64_t get_int(const toml::table& t, const std::string& prefix, const char* key, int64_t def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (n->is_integer()) return *n->value<int64_t>();
+  fail(prefix + key, "must be an integer");
+}
+
+double get_number(const toml::table& t, const std::string& prefix, const char* key, double def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (n->is_integer()) return static_cast<double>(*n->value<int64_t>());
+  if (n->is_floating_point()) return *n->value<double>();
+  fail(prefix + key, "must be a number");
+}
+
+std::vector<std::string> get_string_list(const toml::table& t, const std::string& prefix, const char* key,
+                                         const std::vector<std::string>& def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  const toml::array* a = n->as_array();
+  if (!a) fail(prefix + key, "must be an array of strings");
+  std::vector<std::string> out;
+  for (const auto& e : *a) {
+    auto s = e.value<std::string>();
+    if (!s) fail(prefix + key, "must be an array of strings");
+    out.push_back(*s);
+  }
+  return out;
+}
+
+DurationNs get_duration(const toml::table& t, const std::string& prefix, const char* key, DurationNs def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  auto s = n->value<std::string>();
+  if (!s) fail(prefix + key, "must be a duration string such as \"2s\" or \"250ms\"");
+  auto d = parse_duration(*s);
+  if (!d) fail(prefix + key, d.status().message());
+  return *d;
+}
+
+const toml::table* sub(const toml::table& t, const std::string& prefix, const char* key) {
+  const toml::node* n = t.get(key);
+  if (!n) return nullptr;
+  if (!n->is_table()) fail(prefix + key, "must be a table");
+  return n->as_table();
+}
+
+std::vector<std::string> split_list(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ',' || s[i] == ' ')) ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ',' && s[j] != ' ') ++j;
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+uint16_t to_port(const std::string& key, int64_t v, bool allow_zero) {
+  if (v < (allow_zero ? 0 : 1) || v > 65535) fail(key, "must be " + std::string(allow_zero ? "0" : "1") + "..65535, got " + std::to_string(v));
+  return static_cast<uint16_t>(v);
+}
+
+int64_t to_int(const std::string& key, const std::string& s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) fail(key, "must be an integer, got '" + s + "'");
+  return v;
+}
+
+std::vector<std::string> normalize_symbols(const std::string& key, const std::vector<std::string>& in) {
+  if (in.empty()) fail(key, "needs at least one symbol");
+  std::vector<std::string> out;
+  for (const auto& s : in) {
+    auto n = normalize_symbol(Exchange::kBinance, s);
+    if (!n) fail(key, n.status().message());
+    out.push_back(*n);
+  }
+  return out;
+}
+
+void apply_file(AppConfig& c, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    fail("", path + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column) +
+                 ": " + std::string(e.description()));
+  }
+  check_keys(root, "", {"data_dir", "log_level", "status_interval", "api", "bus", "storage", "exchanges",
+                        "candles", "demo", "kafka", "timescale", "redis"});
+  c.data_dir = get_string(root, "", "data_dir", c.data_dir);
+  c.log_level = get_string(root, "", "log_level", c.log_level);
+  c.status_interval = get_duration(root, "", "status_interval", c.status_interval);
+  if (auto* t = sub(root, "", "api")) {
+    check_keys(*t, "api", {"host", "port", "metrics_port"});
+    c.api.host = get_string(*t, "api.", "host", c.api.host);
+    c.api.port = to_port("api.port", get_int(*t, "api.", "port", c.api.port), false);
+    c.api.metrics_port = to_port("api.metrics_port", get_int(*t, "api.", "metrics_port", c.api.metrics_port), true);
+  }
+  if (auto* t = sub(root, "", "bus")) {
+    check_keys(*t, "bus", {"backend", "sync"});
+    c.bus_backend = get_string(*t, "bus.", "backend", c.bus_backend);
+    c.bus_sync = get_bool(*t, "bus.", "sync", c.bus_sync);
+  }
+  if (auto* t = sub(root, "", "storage")) {
+    check_keys(*t, "storage", {"backend"});
+    c.store_backend = get_string(*t, "storage.", "backend", c.store_backend);
+  }
+  if (auto* ex = sub(root, "", "exchanges")) {
+    check_keys(*ex, "exchanges", {"binance"});
+    if (auto* t = sub(*ex, "exchanges.", "binance")) {
+      const std::string p = "exchanges.binance.";
+      check_keys(*t, "exchanges.binance", {"enabled", "ws_url", "rest_url", "symbols", "trade_stream"});
+      c.binance.enabled = get_bool(*t, p, "enabled", c.binance.enabled);
+      c.binance.ws_url = get_string(*t, p, "ws_url", c.binance.ws_url);
+      c.binance.rest_url = get_string(*t, p, "rest_url", c.binance.rest_url);
+      c.binance.symbols = get_string_list(*t, p, "symbols", c.binance.symbols);
+      c.binance.trade_stream = get_string(*t, p, "trade_stream", c.binance.trade_stream);
+    }
+  }
+  if (auto* t = sub(root, "", "candles")) {
+    const std::string p = "candles.";
+    check_keys(*t, "candles", {"timeframes", "grace", "correction_horizon", "provisional_interval", "emit_empty"});
+    if (t->get("timeframes")) {
+      std::string joined;
+      for (const auto& s : get_string_list(*t, p, "timeframes", {})) joined += s + ",";
+      auto tfs = Timeframe::parse_list(joined);
+      if (!tfs) fail("candles.timeframes", tfs.status().message());
+      c.candles.timeframes = *tfs;
+    }
+    c.candles.grace = get_duration(*t, p, "grace", c.candles.grace);
+    c.candles.correction_horizon = get_duration(*t, p, "correction_horizon", c.candles.correction_horizon);
+    c.candles.provisional_interval = get_duration(*t, p, "provisional_interval", c.candles.provisional_interval);
+    c.candles.emit_empty = get_bool(*t, p, "emit_empty", c.candles.emit_empty);
+  }
+  if (auto* t = sub(root, "", "demo")) {
+    const std::string p = "demo.";
+    check_keys(*t, "demo", {"enabled", "seed", "rate", "symbols"});
+    c.demo.enabled = get_bool(*t, p, "enabled", c.demo.enabled);
+    int64_t seed = get_int(*t, p, "seed", static_cast<int64_t>(c.demo.seed));
+    if (seed < 0) fail("demo.seed", "must be >= 0");
+    c.demo.seed = static_cast<uint64_t>(seed);
+    c.demo.rate = get_number(*t, p, "rate", c.demo.rate);
+    c.demo.symbols = get_string_list(*t, p, "symbols", c.demo.symbols);
+  }
+  if (auto* t = sub(root, "", "kafka")) {
+    check_keys(*t, "kafka", {"bootstrap_servers"});
+    c.kafka_bootstrap_servers = get_string(*t, "kafka.", "bootstrap_servers", c.kafka_bootstrap_servers);
+  }
+  if (auto* t = sub(root, "", "timescale")) {
+    check_keys(*t, "timescale", {"host", "port", "db", "user", "password"});
+    c.timescale_host = get_string(*t, "timescale.", "host", c.timescale_host);
+    c.timescale_port = std::to_string(get_int(*t, "timescale.", "port", 5432));
+    c.timescale_db = get_string(*t, "timescale.", "db", c.timescale_db);
+    c.timescale_user = get_string(*t, "timescale.", "user", c.timescale_user);
+    c.timescale_password = get_string(*t, "timescale.", "password", c.timescale_password);
+  }
+  if (auto* t = sub(root, "", "redis")) {
+    check_keys(*t, "redis", {"url"});
+    c.redis_url = get_string(*t, "redis.", "url", c.redis_url);
+  }
+}
+
+void apply_env(AppConfig& c, const std::map<std::string, std::string>& env) {
+  auto get = [&](const char* name) -> const std::string* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : &it->second;
+  };
+  if (auto* v = get("TICKFLOW_DATA_DIR")) c.data_dir = *v;
+  if (auto* v = get("TICKFLOW_LOG_LEVEL")) c.log_level = *v;
+  if (auto* v = get("TICKFLOW_API_HOST")) c.api.host = *v;
+  if (auto* v = get("TICKFLOW_API_PORT")) c.api.port = to_port("TICKFLOW_API_PORT", to_int("TICKFLOW_API_PORT", *v), false);
+  if (auto* v = get("PROMETHEUS_PORT")) c.api.metrics_port = to_port("PROMETHEUS_PORT", to_int("PROMETHEUS_PORT", *v), true);
+  if (auto* v = get("TICKFLOW_BINANCE_WS_URL")) c.binance.ws_url = *v;
+  if (auto* v = get("TICKFLOW_BINANCE_REST_URL")) c.binance.rest_url = *v;
+  if (auto* v = get("TICKFLOW_SYMBOLS")) c.binance.symbols = split_list(*v);
+  if (auto* v = get("TICKFLOW_TIMEFRAMES")) {
+    auto tfs = Timeframe::parse_list(*v);
+    if (!tfs) fail("TICKFLOW_TIMEFRAMES", tfs.status().message());
+    c.candles.timeframes = *tfs;
+  }
+  if (auto* v = get("KAFKA_BOOTSTRAP_SERVERS")) c.kafka_bootstrap_servers = *v;
+  if (auto* v = get("TIMESCALE_HOST")) c.timescale_host = *v;
+  if (auto* v = get("TIMESCALE_PORT")) c.timescale_port = *v;
+  if (auto* v = get("TIMESCALE_DB")) c.timescale_db = *v;
+  if (auto* v = get("TIMESCALE_USER")) c.timescale_user = *v;
+  if (auto* v = get("TIMESCALE_PASSWORD")) c.timescale_password = *v;
+  if (auto* v = get("REDIS_URL")) c.redis_url = *v;
+}
+
+void apply_overrides(AppConfig& c, const ConfigOverrides& o) {
+  if (o.data_dir) c.data_dir = *o.data_dir;
+  if (o.log_level) c.log_level = *o.log_level;
+  if (o.host) c.api.host = *o.host;
+  if (o.port) c.api.port = to_port("--port", *o.port, true);
+  if (o.symbols) c.binance.symbols = split_list(*o.symbols);
+  if (o.ws_url) c.binance.ws_url = *o.ws_url;
+  if (o.rest_url) c.binance.rest_url = *o.rest_url;
+  if (o.timeframes) {
+    auto tfs = Timeframe::parse_list(*o.timeframes);
+    if (!tfs) fail("--timeframes", tfs.status().message());
+    c.candles.timeframes = *tfs;
+  }
+  if (o.demo) c.demo.enabled = *o.demo;
+  if (o.seed) c.demo.seed = *o.seed;
+  if (o.rate) c.demo.rate = *o.rate;
+}
+
+void validate(AppConfig& c) {
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!kLevels.count(c.log_level)) fail("log_level", "must be one of trace, debug, info, warn, error, off");
+  if (c.data_dir.empty()) fail("data_dir", "must not be empty");
+  if (c.bus_backend != "embedded")
+    fail("bus.backend", "unknown backend '" + c.bus_backend + "' (this build has: embedded)");
+  if (c.store_backend != "embedded")
+    fail("storage.backend", "unknown backend '" + c.store_backend + "' (this build has: embedded)");
+  if (c.binance.trade_stream != "aggTrade" && c.binance.trade_stream != "trade")
+    fail("exchanges.binance.trade_stream", "must be \"aggTrade\" or \"trade\"");
+  for (const char* key : {"ws_url", "rest_url"}) {
+    const std::string& url = std::string(key) == "ws_url" ? c.binance.ws_url : c.binance.rest_url;
+    bool ok = std::string(key) == "ws_url"
+                  ? (url.rfind("ws://", 0) == 0 || url.rfind("wss://", 0) == 0)
+                  : (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0);
+    if (!ok) fail(std::string("exchanges.binance.") + key, "not a " + std::string(key == std::string("ws_url") ? "ws:// or wss://" : "http:// or https://") + " URL: '" + url + "'");
+  }
+  c.binance.symbols = normalize_symbols("exchanges.binance.symbols", c.binance.symbols);
+  c.demo.symbols = normalize_symbols("demo.symbols", c.demo.symbols);
+  if (c.demo.rate <= 0 || c.demo.rate > 1e6) fail("demo.rate", "must be in (0, 1000000] messages per second");
+  if (c.candles.grace < 0) fail("candles.grace", "must not be negative");
+  if (c.candles.correction_horizon < c.candles.grace)
+    fail("candles.correction_horizon", "must be at least candles.grace");
+  if (c.status_interval <= 0) fail("status_interval", "must be positive");
+}
+
+}  // namespace
+
+Result<DurationNs> parse_duration(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  if (i == 0) return Status::invalid_argument("bad duration '" + std::string(s) + "' (use e.g. 250ms, 2s, 5m, 1h, 1d)");
+  int64_t n = 0;
+  std::from_chars(s.data(), s.data() + i, n);
+  std::string_view u = s.substr(i);
+  DurationNs unit;
+  if (u == "ms") unit = kNsPerMs;
+  else if (u == "s") unit = kNsPerSec;
+  else if (u == "m") unit = kNsPerMin;
+  else if (u == "h") unit = kNsPerHour;
+  else if (u == "d") unit = kNsPerDay;
+  else return Status::invalid_argument("bad duration '" + std::string(s) + "' (use e.g. 250ms, 2s, 5m, 1h, 1d)");
+  return n * unit;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos) env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::variant<AppConfig, ConfigError> load_config(const std::string& path,
+                                                 const std::map<std::string, std::string>& env,
+                                                 const ConfigOverrides& overrides) {
+  AppConfig c;
+  try {
+    if (!path.empty()) {
+      std::ifstream probe(path);
+      if (!probe) return ConfigError{"--config", "cannot read config file '" + path + "'"};
+      apply_file(c, path);
+    }
+    apply_env(c, env);
+    apply_overrides(c, overrides);
+    validate(c);
+  } catch (const Fail& f) {
+    return f.error;
+  }
+  return c;
+}
+
+}  // namespace tickflow::app

@@ -1,0 +1,93 @@
+// AppConfig: every setting of the tickflow binary, from three layers —
+// TOML file (config/tickflow.example.toml) < environment variables < command-line flags.
+//
+// Bad configuration is reported as a ConfigError naming the key (e.g. "api.port: must be
+// 1..65535"); the CLI prints it and exits with code 2.
+// Thread-safety: plain value, built once at start-up.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <variant>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "core/timeframe.h"
+
+namespace tickflow::app {
+
+struct ApiConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  uint16_t metrics_port = 0;  // PROMETHEUS_PORT: an extra listener for /metrics (0 = API port only)
+};
+
+struct BinanceConfig {
+  bool enabled = true;
+  std::string ws_url = "wss://stream.binance.com:9443";
+  std::string rest_url = "https://api.binance.com";
+  std::vector<std::string> symbols = {"BTC-USDT", "ETH-USDT"};  // unified
+  std::string trade_stream = "aggTrade";                        // "aggTrade" or "trade"
+};
+
+struct CandlesConfig {
+  std::vector<Timeframe> timeframes = default_timeframes();
+  DurationNs grace = 2 * kNsPerSec;
+  DurationNs correction_horizon = kNsPerHour;
+  DurationNs provisional_interval = 250 * kNsPerMs;
+  bool emit_empty = true;
+};
+
+struct DemoConfig {
+  bool enabled = false;  // --demo: start the simulator in-process and point the collector at it
+  uint64_t seed = 1;
+  double rate = 200;  // messages per second, all symbols
+  std::vector<std::string> symbols = {"BTC-USDT", "ETH-USDT", "SOL-USDT"};
+};
+
+struct AppConfig {
+  std::string data_dir = "./data";
+  std::string log_level = "info";
+  DurationNs status_interval = 5 * kNsPerSec;
+  std::string bus_backend = "embedded";
+  bool bus_sync = false;
+  std::string store_backend = "embedded";
+  // Kept for the distributed backends (Kafka, PostgreSQL, Redis); unused by the embedded ones.
+  std::string kafka_bootstrap_servers;
+  std::string timescale_host, timescale_port, timescale_db, timescale_user, timescale_password;
+  std::string redis_url;
+  ApiConfig api;
+  BinanceConfig binance;
+  CandlesConfig candles;
+  DemoConfig demo;
+};
+
+struct ConfigError {
+  std::string key;      // "api.port"
+  std::string message;  // "must be 1..65535, got 70000"
+  std::string to_string() const { return key.empty() ? message : key + ": " + message; }
+};
+
+// Flag overrides, already parsed by the CLI (only set fields override).
+struct ConfigOverrides {
+  std::optional<std::string> data_dir, log_level, host, symbols, timeframes, ws_url, rest_url;
+  std::optional<int64_t> port;
+  std::optional<bool> demo;
+  std::optional<uint64_t> seed;
+  std::optional<double> rate;
+};
+
+// Loads the file (if path non-empty; a missing file is an error), then the environment
+// (`env` — pass the process environment), then the overrides; validates everything.
+std::variant<AppConfig, ConfigError> load_config(const std::string& path,
+                                                 const std::map<std::string, std::string>& env,
+                                                 const ConfigOverrides& overrides);
+std::map<std::string, std::string> process_environment();
+
+// "2s", "250ms", "1h" → ns.
+Result<DurationNs> parse_duration(std::string_view text);
+
+}  // namespace tickflow::app

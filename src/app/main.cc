@@ -1,0 +1,135 @@
+// The tickflow binary: one executable, one subcommand per job.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "core/symbol.h"
+
+using namespace tickflow;
+using namespace tickflow::app;
+
+int main(int argc, char** argv) {
+  CLI::App cli{"tickflow — real-time crypto market data: exchange feeds to exact candles, history and a live API"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", "tickflow 0.1.0");
+
+  // run
+  std::string config_path;
+  ConfigOverrides ov;
+  std::string data_dir, host, symbols, timeframes, log_level, ws_url, rest_url;
+  int64_t port = -1;
+  bool demo = false;
+  uint64_t seed = 0;
+  double rate = 0;
+  auto* run = cli.add_subcommand("run", "Run the whole pipeline in one process (embedded log and store, API on localhost)");
+  run->add_option("-c,--config", config_path, "TOML config file (see config/tickflow.example.toml)");
+  run->add_flag("--demo", demo, "Start the built-in exchange simulator and feed the pipeline from it");
+  run->add_option("--data-dir", data_dir, "Directory of the embedded log and store");
+  run->add_option("--host", host, "API listen address");
+  run->add_option("-p,--port", port, "API port (0 = any free port)");
+  run->add_option("--symbols", symbols, "Comma-separated symbols, e.g. BTC-USDT,ETH-USDT");
+  run->add_option("--timeframes", timeframes, "Comma-separated timeframes, e.g. 1m,5m,1h");
+  run->add_option("--ws-url", ws_url, "Binance WebSocket base URL");
+  run->add_option("--rest-url", rest_url, "Binance REST base URL");
+  run->add_option("--seed", seed, "Simulator seed (--demo)");
+  run->add_option("--rate", rate, "Simulator messages per second (--demo)");
+  run->add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
+
+  // simulate
+  SimulateOptions so;
+  std::string sim_symbols;
+  auto* sim = cli.add_subcommand("simulate", "Run the exchange simulator (Binance wire protocol on loopback)");
+  sim->add_option("--host", so.host, "Listen address");
+  sim->add_option("-p,--port", so.port, "Listen port (0 = any free port; the URL is printed)");
+  sim->add_option("--seed", so.seed, "Seed: the same seed gives the same market");
+  sim->add_option("--symbols", sim_symbols, "Comma-separated symbols (default BTC-USDT,ETH-USDT,SOL-USDT)");
+  sim->add_option("--rate", so.rate, "Messages per second across all symbols");
+  sim->add_option("--start-ms", so.start_ms, "Market clock start, epoch ms (default: now)");
+  sim->add_option("--max-trades", so.max_trades, "Stop the market after this many trades (REST keeps serving them)");
+  sim->add_flag("--start-on-connect", so.start_on_connect, "Start the market clock when the first client subscribes");
+  sim->add_option("--drop-every", so.drop_every, "Fault: drop connections every N messages");
+  sim->add_option("--malformed-every", so.malformed_every, "Fault: send a malformed frame every N messages");
+  sim->add_option("--log-level", so.log_level, "Log level");
+
+  // candles
+  CandlesOptions co;
+  auto* candles = cli.add_subcommand("candles", "Build candles offline from recorded exchange messages; CSV to stdout");
+  candles->add_option("--exchange", co.exchange, "Exchange of the input (binance)");
+  candles->add_option("--timeframe,--timeframes", co.timeframes, "Timeframe(s), e.g. 1m or 1m,5m");
+  candles->add_option("--input", co.input, "Input file: raw frames or recording JSON lines; - for stdin")->required();
+
+  // tail
+  TailOptions to;
+  std::string tail_config;
+  bool no_follow = false;
+  auto* tail = cli.add_subcommand("tail", "Print a topic's records as JSON lines");
+  tail->add_option("topic", to.topic, "Topic, e.g. raw.market-data, normalized.ohlcv, dlq.market-data")->required();
+  tail->add_flag("--from-beginning", to.from_beginning, "Start at the oldest record (default: only new records)");
+  tail->add_flag("--no-follow", no_follow, "Exit at the end of the topic instead of waiting for more");
+  tail->add_option("-n,--max", to.max_records, "Stop after this many records");
+  tail->add_option("--data-dir", to.data_dir, "Data directory (default: from config, ./data)");
+  tail->add_option("-c,--config", tail_config, "TOML config file");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  auto load = [&](const std::string& path, const ConfigOverrides& o) -> std::optional<AppConfig> {
+    auto r = load_config(path, process_environment(), o);
+    if (auto* err = std::get_if<ConfigError>(&r)) {
+      std::cerr << "tickflow: bad configuration: " << err->to_string() << "\n";
+      return std::nullopt;
+    }
+    return std::get<AppConfig>(r);
+  };
+
+  if (run->parsed()) {
+    if (!data_dir.empty()) ov.data_dir = data_dir;
+    if (!host.empty()) ov.host = host;
+    if (port >= 0) ov.port = port;
+    if (!symbols.empty()) ov.symbols = symbols;
+    if (!timeframes.empty()) ov.timeframes = timeframes;
+    if (!log_level.empty()) ov.log_level = log_level;
+    if (!ws_url.empty()) ov.ws_url = ws_url;
+    if (!rest_url.empty()) ov.rest_url = rest_url;
+    if (demo) ov.demo = true;
+    if (seed) ov.seed = seed;
+    if (rate > 0) ov.rate = rate;
+    auto cfg = load(config_path, ov);
+    if (!cfg) return 2;
+    return cmd_run(*cfg);
+  }
+  if (sim->parsed()) {
+    if (!sim_symbols.empty()) {
+      so.symbols.clear();
+      std::string cur;
+      for (char ch : sim_symbols + ",") {
+        if (ch == ',') {
+          if (!cur.empty()) {
+            auto n = normalize_symbol(Exchange::kBinance, cur);
+            if (!n) {
+              std::cerr << "tickflow simulate: --symbols: " << n.status().message() << "\n";
+              return 2;
+            }
+            so.symbols.push_back(*n);
+          }
+          cur.clear();
+        } else {
+          cur.push_back(ch);
+        }
+      }
+    }
+    return cmd_simulate(so);
+  }
+  if (candles->parsed()) return cmd_candles(co);
+  if (tail->parsed()) {
+    to.follow = !no_follow;
+    if (to.data_dir.empty()) {
+      auto cfg = load(tail_config, {});
+      if (!cfg) return 2;
+      to.data_dir = cfg->data_dir;
+    }
+    return cmd_tail(to);
+  }
+  return 2;
+}

@@ -1,0 +1,63 @@
+#include "app/config.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace tickflow::app {
+namespace {
+
+std::string write_temp(const std::string& text) {
+  char path[] = "/tmp/tickflow_config_XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+ConfigError expect_error(const std::string& toml, const std::map<std::string, std::string>& env = {}) {
+  auto r = load_config(toml.empty() ? "" : write_temp(toml), env, {});
+  EXPECT_TRUE(std::holds_alternative<ConfigError>(r));
+  return std::holds_alternative<ConfigError>(r) ? std::get<ConfigError>(r) : ConfigError{};
+}
+
+TEST(Config, ExampleFileLoadsWithDefaults) {
+  auto r = load_config(std::string(TICKFLOW_SOURCE_DIR) + "/config/tickflow.example.toml", {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(r)) << std::get<ConfigError>(r).to_string();
+  const AppConfig& c = std::get<AppConfig>(r);
+  EXPECT_EQ(c.api.port, 8080);
+  EXPECT_EQ(c.candles.timeframes.size(), 6u);
+  EXPECT_EQ(c.binance.symbols[0], "BTC-USDT");
+}
+
+TEST(Config, EnvironmentOverridesFileAndFlagsOverrideEnvironment) {
+  std::string path = write_temp("[api]\nport = 9000\n");
+  auto r = load_config(path, {{"TICKFLOW_API_PORT", "9100"}}, {});
+  EXPECT_EQ(std::get<AppConfig>(r).api.port, 9100);
+  ConfigOverrides o;
+  o.port = 9200;
+  r = load_config(path, {{"TICKFLOW_API_PORT", "9100"}}, o);
+  EXPECT_EQ(std::get<AppConfig>(r).api.port, 9200);
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  EXPECT_EQ(expect_error("[api]\nport = 70000\n").key, "api.port");
+  EXPECT_EQ(expect_error("[api]\nprot = 1\n").key, "api.prot");
+  EXPECT_EQ(expect_error("[candles]\ntimeframes = [\"7m\"]\n").key, "candles.timeframes");
+  EXPECT_EQ(expect_error("[candles]\ngrace = \"soon\"\n").key, "candles.grace");
+  EXPECT_EQ(expect_error("[bus]\nbackend = \"zookeeper\"\n").key, "bus.backend");
+  EXPECT_EQ(expect_error("[exchanges.binance]\nws_url = \"http://x\"\n").key, "exchanges.binance.ws_url");
+  EXPECT_EQ(expect_error("", {{"TICKFLOW_API_PORT", "abc"}}).key, "TICKFLOW_API_PORT");
+  EXPECT_NE(expect_error("data_dir = \n").message.find(":1:"), std::string::npos);
+}
+
+TEST(Config, MissingFileIsAnError) {
+  auto r = load_config("/nonexistent/tickflow.toml", {}, {});
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(r));
+  EXPECT_EQ(std::get<ConfigError>(r).key, "--config");
+}
+
+}  // namespace
+}  // namespace tickflow::app
