@@ -1,0 +1,135 @@
+// Simulator: an exchange on loopback that speaks Binance's real spot wire protocol, fed by
+// the deterministic MarketModel (market.h).
+//
+//   WS   GET /stream?streams=btcusdt@trade/btcusdt@aggTrade/btcusdt@depth@100ms  (combined:
+//        {"stream":..,"data":..}), GET /ws/<stream>[/<stream>..] and GET /ws (raw payloads);
+//        {"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[..],"id":N} → {"result":null,"id":N};
+//        {"method":"LIST_SUBSCRIPTIONS","id":N} → {"result":[..],"id":N}; pings answered.
+//        An unknown stream in the URL → close frame 1008 "Invalid request: unknown stream ..".
+//   REST GET /api/v3/depth?symbol=&limit=, /api/v3/aggTrades?symbol=&fromId=&startTime=&endTime=
+//        &limit=, /api/v3/trades?symbol=&limit=, /api/v3/ping, /api/v3/time; Binance error
+//        bodies ({"code":-1121,"msg":"Invalid symbol."}, HTTP 400).
+//   Test control: POST /_sim/fault?drop=1 | stall_ms=N | malformed=N[&kind=truncated|bad_price]
+//        | skip_ids=N | late_ms=N | drop_every=N  [&symbol=BTCUSDT for skip_ids/late_ms];
+//        GET /_sim/stats.
+// Every client sees the same market (broadcast from one pacer thread). Event content depends
+// only on (seed, symbols, start_ms, rate, max_trades); wall time only paces the sending: an event
+// with trade time T is sent when the wall clock passes start + (T - start_ms), in ~1 ms bursts.
+//
+// Thread-safety: all public methods may be called from any thread. Lifecycle: construct,
+// start() once, stop() (idempotent; also run by the destructor).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "exchange/simulator/market.h"
+
+namespace tickflow::exchange::simulator {
+
+// Faults applied from the start (the same knobs exist at run time: Simulator::inject_* and
+// POST /_sim/fault). Every N-based knob counts in the market's own order, so the same config
+// gives the same faults on the same trades.
+struct Faults {
+  // Close each WS connection (TCP close, no close frame) after it was sent this many frames.
+  uint64_t drop_every = 0;
+  // Every Nth trade of each symbol (by trade id) is not sent on @trade, nor is the aggTrade
+  // that contains it on @aggTrade. They stay in the REST history (backfillable).
+  uint64_t skip_every = 0;
+  // Every Nth trade frame is preceded by a malformed copy of it (truncated JSON).
+  uint64_t malformed_every = 0;
+  // Every Nth trade (and its aggTrade) is held back late_ms and sent after newer ones.
+  uint64_t late_every = 0;
+  int64_t late_ms = 0;
+};
+
+struct SimulatorConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0 = any free port (see port())
+  uint64_t seed = 1;
+  std::vector<std::string> symbols = {"BTCUSDT", "ETHUSDT"};
+  double rate = 1000;  // trades per second, total across symbols (virtual == wall time)
+  int64_t start_ms = 0;  // T of virtual time 0; 0 = the wall clock at start()
+  // 0 = endless; else the market stops after exactly this many trades (REST keeps serving them,
+  // and keeps the whole history). Endless markets keep the last kHistoryTrades trades in REST.
+  int64_t max_trades = 0;
+  // The market clock starts when the first WS client subscribes to a stream.
+  bool start_on_connect = false;
+  int book_levels = 1000;  // per side; REST depth limit is capped by it
+  Faults faults;
+};
+
+struct SimulatorStats {
+  uint64_t messages_sent = 0;     // WS data frames queued to clients (all clients)
+  uint64_t bytes_sent = 0;        // WS bytes written to sockets
+  uint64_t trades_generated = 0;
+  uint64_t agg_trades_generated = 0;
+  uint64_t depth_updates_generated = 0;
+  uint64_t clients = 0;           // WS connections open now
+  uint64_t connections_total = 0;
+  uint64_t connections_dropped = 0;  // by faults or slow-client overflow
+  uint64_t rest_requests = 0;
+  bool market_started = false;
+  bool market_ended = false;      // max_trades reached and everything sent
+};
+
+// What the malformed fault sends.
+enum class MalformedKind : uint8_t {
+  kTruncated,  // the trade frame cut in half
+  kBadPrice,   // the trade frame with "p":"abc"
+};
+
+class Simulator {
+ public:
+  // Bounded REST history per endless market (all symbols together).
+  static constexpr size_t kHistoryTrades = 2'000'000;
+
+  explicit Simulator(SimulatorConfig config);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Binds, listens and starts the I/O and pacer threads. Fails (kIo/kInvalidArgument) on a
+  // port in use, a bad host or an empty symbol list.
+  Status start();
+  void stop();
+
+  uint16_t port() const;
+  std::string ws_url() const;    // "ws://127.0.0.1:PORT"
+  std::string rest_url() const;  // "http://127.0.0.1:PORT"
+  SimulatorStats stats() const;
+  const SimulatorConfig& config() const;
+
+  // The kept history of one symbol (exchange spelling, any case), oldest first: everything
+  // generated so far, including trades that faults withheld from the WS.
+  std::vector<SimTrade> history(const std::string& symbol) const;
+  std::vector<SimAggTrade> agg_history(const std::string& symbol) const;
+  // Trade ids the skip faults kept off the WS @trade stream, in order.
+  std::vector<int64_t> skipped_trade_ids(const std::string& symbol) const;
+
+  // Run-time faults (same as POST /_sim/fault), applied by the pacer in market order.
+  void inject_drop();                       // close every WS connection now
+  void inject_drop_every(uint64_t n);       // then after every n frames per connection (0 = off)
+  void inject_stall(int64_t ms);            // send nothing for ms, then catch up in a burst
+  void inject_malformed(uint64_t n, MalformedKind kind = MalformedKind::kTruncated);
+  // The next n trades (of `symbol`, or of any symbol if empty) are not sent on the WS.
+  void inject_skip(uint64_t n, const std::string& symbol = "");
+  // The next trade (of `symbol`, or of any symbol) and its aggTrade are held back ms.
+  void inject_late(int64_t ms, const std::string& symbol = "");
+
+  struct Impl;  // opaque (server.cc)
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs a simulator until stop_flag becomes true (polled every 100 ms), printing the URLs at
+// start and a stats line every 5 s to stderr. Returns 0, or 1 if start() failed (message
+// printed). For the `tickflow simulate` command.
+int run_simulator_cli(const SimulatorConfig& config, std::atomic<bool>& stop_flag);
+
+}  // namespace tickflow::exchange::simulator

@@ -1,0 +1,526 @@
+#include "processing/candles/processor.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "core/codec.h"
+#include "core/topics.h"
+#include "observability/metrics.h"
+
+namespace tickflow::processing {
+namespace {
+
+constexpr std::string_view kReasonUndecodable = "undecodable";
+constexpr std::string_view kReasonTooLate = "too_late";
+constexpr DurationNs kMinBackoff = 10 * kNsPerMs;
+constexpr DurationNs kMaxBackoff = 1 * kNsPerSec;
+constexpr DurationNs kMaxIdleWait = 100 * kNsPerMs;
+
+double seconds(DurationNs d) { return static_cast<double>(d) / static_cast<double>(kNsPerSec); }
+
+int32_t default_partitions(std::string_view topic) {
+  for (const auto& spec : topics::kDefaultTopics)
+    if (spec.name == topic) return spec.partitions;
+  return 1;
+}
+
+DurationNs default_retention(std::string_view topic) {
+  for (const auto& spec : topics::kDefaultTopics)
+    if (spec.name == topic) return spec.retention;
+  return 0;
+}
+
+std::string exchange_of_key(std::string_view key) {
+  auto colon = key.find(':');
+  return std::string(colon == std::string_view::npos ? std::string_view() : key.substr(0, colon));
+}
+
+}  // namespace
+
+// Metrics of every CandleProcessor in the process (one registry, families registered once).
+struct CandleProcessor::Probe {
+  std::array<prometheus::Counter*, kExchangeCount> trades{};
+  prometheus::Counter* duplicates;
+  prometheus::Counter* late_corrected;
+  prometheus::Counter* late_too_late;
+  prometheus::Counter* dlq_undecodable;
+  prometheus::Counter* dlq_too_late;
+  prometheus::Family<prometheus::Counter>* updates_family;
+  prometheus::Histogram* commit_seconds;
+  prometheus::Gauge* lag;
+  prometheus::Gauge* open_windows;
+  prometheus::Histogram* e2e_latency;
+
+  std::mutex mu;
+  std::map<std::pair<std::string, int>, prometheus::Counter*> update_counters;
+
+  static Probe& instance() {
+    static Probe* p = new Probe();  // never destroyed, like the registry
+    return *p;
+  }
+
+  Probe() {
+    auto& reg = obs::registry();
+    auto& trades_f = prometheus::BuildCounter()
+                         .Name("tickflow_processor_trades_total")
+                         .Help("Trades applied to candles, by exchange")
+                         .Register(reg);
+    for (int i = 0; i < kExchangeCount; ++i)
+      trades[i] = &trades_f.Add({{"exchange", std::string(exchange_name(static_cast<Exchange>(i)))}});
+    duplicates = &prometheus::BuildCounter()
+                      .Name("tickflow_processor_duplicates_total")
+                      .Help("Trades dropped as duplicates of an already applied trade key")
+                      .Register(reg)
+                      .Add({});
+    auto& late_f = prometheus::BuildCounter()
+                       .Name("tickflow_processor_late_trades_total")
+                       .Help("Trades for an already final window: corrected or too late (DLQ)")
+                       .Register(reg);
+    late_corrected = &late_f.Add({{"outcome", "corrected"}});
+    late_too_late = &late_f.Add({{"outcome", "too_late"}});
+    auto& dlq_f = prometheus::BuildCounter()
+                      .Name("tickflow_processor_dead_letters_total")
+                      .Help("Records sent to dlq.market-data, by reason")
+                      .Register(reg);
+    dlq_undecodable = &dlq_f.Add({{"reason", std::string(kReasonUndecodable)}});
+    dlq_too_late = &dlq_f.Add({{"reason", std::string(kReasonTooLate)}});
+    updates_family = &prometheus::BuildCounter()
+                          .Name("tickflow_processor_candle_updates_total")
+                          .Help("Candle updates published, by timeframe and status")
+                          .Register(reg);
+    commit_seconds = &prometheus::BuildHistogram()
+                          .Name("tickflow_processor_commit_seconds")
+                          .Help("Duration of one exactly-once commit (outputs, state, offsets)")
+                          .Register(reg)
+                          .Add({}, obs::latency_buckets());
+    lag = &prometheus::BuildGauge()
+               .Name("tickflow_processor_consumer_lag_records")
+               .Help("Records of raw.market-data not yet committed by the processor")
+               .Register(reg)
+               .Add({});
+    open_windows = &prometheus::BuildGauge()
+                        .Name("tickflow_processor_open_windows")
+                        .Help("Candle windows held open in the engine")
+                        .Register(reg)
+                        .Add({});
+    e2e_latency = &prometheus::BuildHistogram()
+                       .Name("tickflow_processor_e2e_latency_seconds")
+                       .Help("Candle update publish time minus the receive time of its newest trade")
+                       .Register(reg)
+                       .Add({}, obs::latency_buckets());
+  }
+
+  prometheus::Counter& updates(const std::string& timeframe, CandleStatus status) {
+    std::lock_guard lock(mu);
+    auto key = std::make_pair(timeframe, static_cast<int>(status));
+    auto it = update_counters.find(key);
+    if (it == update_counters.end()) {
+      auto* c = &updates_family->Add(
+          {{"timeframe", timeframe}, {"status", std::string(candle_status_name(status))}});
+      it = update_counters.emplace(std::move(key), c).first;
+    }
+    return *it->second;
+  }
+};
+
+// Everything one iteration produced, kept until it is committed (a retryable failure commits
+// the very same content again).
+struct CandleProcessor::Batch {
+  struct Out {
+    std::string_view topic;
+    std::string key;
+    std::string value;
+  };
+  struct UpdateCount {
+    std::string timeframe;
+    CandleStatus status;
+    uint64_t count;
+  };
+  std::vector<Out> records;
+  std::vector<std::pair<std::string, std::string>> state;
+  std::vector<std::pair<int32_t, int64_t>> offsets;  // partition → next offset
+  TimestampNs publish_ts = 0;
+  bool timer_fired = false;
+
+  // Statistics applied once the batch is committed.
+  size_t consumed = 0;
+  std::array<uint64_t, kExchangeCount> trades{};
+  uint64_t duplicates = 0, too_late = 0, undecodable = 0, corrected = 0, updates = 0;
+  std::vector<UpdateCount> update_counts;
+  std::vector<TimestampNs> last_trade_recv;  // per update with a trade (latency)
+
+  bool empty() const { return records.empty() && state.empty() && offsets.empty(); }
+
+  void count_update(const Candle& c) {
+    ++updates;
+    for (auto& u : update_counts) {
+      if (u.status == c.status && u.timeframe == c.timeframe.label()) {
+        ++u.count;
+        return;
+      }
+    }
+    update_counts.push_back({c.timeframe.label(), c.status, 1});
+  }
+};
+
+CandleProcessor::CandleProcessor(bus::EventBus& bus, ProcessorConfig config, const Clock& clock)
+    : bus_(bus), config_(std::move(config)), clock_(clock), probe_(Probe::instance()) {
+  health_.name = "processor";
+  health_.state = HealthState::kUp;
+  health_.detail = "not started";
+}
+
+CandleProcessor::~CandleProcessor() { stop(); }
+
+Status CandleProcessor::ensure_topics() {
+  for (std::string_view name : {topics::kRawMarketData, topics::kNormalizedOhlcv, topics::kDlqMarketData}) {
+    if (bus_.topic(name).is_ok()) continue;
+    TICKFLOW_RETURN_IF_ERROR(bus_.create_topic(
+        {std::string(name), default_partitions(name), default_retention(name)}));
+  }
+  return Status::ok();
+}
+
+// Fresh engine from the committed state; positions from the committed offsets. Called before
+// the first iteration of every start(), so a stopped processor always resumes from what the
+// bus holds, never from uncommitted memory.
+Status CandleProcessor::open() {
+  if (config_.max_batch == 0) return Status::invalid_argument("processor.max_batch: must be > 0");
+  if (config_.timer_interval <= 0)
+    return Status::invalid_argument("processor.timer_interval: must be > 0");
+  if (config_.candles.timeframes.empty())
+    return Status::invalid_argument("processor.timeframes: at least one timeframe is needed");
+  if (config_.group.empty()) return Status::invalid_argument("processor.group: must not be empty");
+  TICKFLOW_RETURN_IF_ERROR(ensure_topics());
+  auto raw = bus_.topic(topics::kRawMarketData);
+  if (!raw) return raw.status();
+  partitions_ = raw->partitions;
+
+  auto engine = std::make_unique<CandleEngine>(config_.candles);
+  Status restore_status;
+  size_t restored = 0;
+  TICKFLOW_RETURN_IF_ERROR(bus_.scan_state(
+      kProcessorStateNamespace, [&](std::string_view key, std::string_view blob) {
+        if (!restore_status.is_ok()) return;
+        restore_status = engine->restore(key, blob);
+        if (!restore_status.is_ok())
+          restore_status = Status(restore_status.code(),
+                                  "restoring candle state of " + std::string(key) + ": " +
+                                      restore_status.message());
+        ++restored;
+      }));
+  TICKFLOW_RETURN_IF_ERROR(restore_status);
+
+  std::vector<int64_t> positions(static_cast<size_t>(partitions_), 0);
+  for (int32_t p = 0; p < partitions_; ++p) {
+    auto off = bus_.committed_offset(config_.group, topics::kRawMarketData, p);
+    if (!off) return off.status();
+    positions[static_cast<size_t>(p)] = *off;
+  }
+
+  engine_ = std::move(engine);
+  read_pos_ = positions;
+  next_partition_ = 0;
+  last_timer_ = clock_.now_ns();
+  pending_.reset();
+  fatal_ = Status::ok();
+  {
+    std::lock_guard lock(mu_);
+    committed_pos_ = std::move(positions);
+  }
+  opened_ = true;
+  probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
+  update_lag_gauge();
+  spdlog::info("processor: restored {} instruments ({} open windows), group '{}', {} partitions",
+               restored, engine_->open_window_count(), config_.group, partitions_);
+  return Status::ok();
+}
+
+Status CandleProcessor::start() {
+  if (worker_.joinable()) return Status::ok();
+  opened_ = false;
+  TICKFLOW_RETURN_IF_ERROR(open());
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = false;
+  }
+  set_health(HealthState::kUp, "running");
+  worker_ = std::thread([this] { run_loop(); });
+  return Status::ok();
+}
+
+void CandleProcessor::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) {
+    bus_.wake_all();
+    worker_.join();
+  }
+  // The next start() or run_once() rebuilds the engine from the committed state.
+  opened_ = false;
+}
+
+void CandleProcessor::run_loop() {
+  DurationNs backoff = kMinBackoff;
+  for (;;) {
+    uint64_t version = bus_.data_version(topics::kRawMarketData);
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    auto r = step();
+    if (r.is_ok()) {
+      backoff = kMinBackoff;
+      if (*r > 0) continue;  // more may be waiting: no pause between batches
+      // Nothing available: wait for a commit to raw.market-data or the next timer tick. The
+      // wait is capped so a stop() racing with the start of the wait is seen promptly.
+      bus_.wait_for_data(topics::kRawMarketData, version,
+                         std::min(config_.timer_interval, kMaxIdleWait));
+      continue;
+    }
+    if (!fatal_.is_ok()) return;  // logged and reported by step()
+    // Retryable: back off on the stop condition so stop() is never delayed.
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::nanoseconds(backoff), [this] { return stopping_; });
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+Result<size_t> CandleProcessor::run_once() {
+  if (!opened_) TICKFLOW_RETURN_IF_ERROR(open());
+  return step();
+}
+
+Result<size_t> CandleProcessor::step() {
+  if (!fatal_.is_ok()) return fatal_;
+  if (!pending_) {
+    auto batch = std::make_unique<Batch>();
+    Status s = build_batch(*batch);
+    if (batch->timer_fired) update_lag_gauge();
+    if (!s.is_ok() && batch->empty()) {  // nothing consumed: the engine is unchanged
+      set_health(HealthState::kDegraded, "reading raw.market-data: " + s.to_string());
+      return s;
+    }
+    if (batch->empty()) return size_t{0};
+    pending_ = std::move(batch);
+  }
+  auto wall0 = std::chrono::steady_clock::now();
+  Status s = commit_batch(*pending_);
+  probe_.commit_seconds->Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+  if (!s.is_ok()) {
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.commit_failures;
+    }
+    if (s.retryable()) {
+      spdlog::warn("processor: commit failed, retrying the same batch: {}", s.to_string());
+      set_health(HealthState::kDegraded, "commit retrying: " + s.message());
+      return s;
+    }
+    // Not retryable (kIo: disk full, corruption): stop consuming. The engine's memory is ahead
+    // of the bus; it is never used again — a restart restores from what was committed.
+    spdlog::critical("processor: commit failed, consumption STOPPED (restart resumes from the "
+                     "last commit): {}",
+                     s.to_string());
+    fatal_ = s;
+    pending_.reset();
+    set_health(HealthState::kDown, "commit failed, consumption stopped: " + s.to_string());
+    return s;
+  }
+  std::unique_ptr<Batch> done = std::move(pending_);
+  after_commit(*done);
+  return done->consumed;
+}
+
+Status CandleProcessor::build_batch(Batch& b) {
+  const TimestampNs now = clock_.now_ns();
+  b.publish_ts = now;
+  std::vector<CandleUpdate> updates;
+  std::vector<bus::Record> recs;
+  Status read_status;
+  size_t budget = config_.max_batch;
+
+  int32_t last_read = -1;
+  for (int32_t i = 0; i < partitions_ && budget > 0; ++i) {
+    const int32_t p = (next_partition_ + i) % partitions_;
+    auto& pos = read_pos_[static_cast<size_t>(p)];
+    // end_offset is cheap (an atomic in the embedded bus); skip idle partitions without a read.
+    auto end = bus_.end_offset(topics::kRawMarketData, p);
+    if (end.is_ok() && *end <= pos) continue;
+    recs.clear();
+    read_status = bus_.read(topics::kRawMarketData, p, pos, budget, recs);
+    if (!read_status.is_ok()) break;  // commit what was consumed so far
+    if (recs.empty()) continue;
+    for (const bus::Record& rec : recs) {
+      auto trade = codec::decode_trade(rec.value);
+      if (trade.is_ok() && trade->symbol.empty())
+        trade = Status::corruption("trade record without a symbol");
+      if (!trade.is_ok()) {
+        codec::DeadLetter d;
+        d.source_topic = std::string(topics::kRawMarketData);
+        d.exchange = exchange_of_key(rec.key);
+        d.reason = std::string(kReasonUndecodable);
+        d.detail = trade.status().message();
+        d.payload = rec.value;
+        d.ts_recv = now;
+        b.records.push_back({topics::kDlqMarketData, rec.key, codec::encode_dead_letter(d, now)});
+        ++b.undecodable;
+        continue;
+      }
+      const size_t first_update = updates.size();
+      switch (engine_->on_trade(*trade, now, updates)) {
+        case TradeOutcome::kApplied: {
+          ++b.trades[static_cast<size_t>(trade->exchange)];
+          for (size_t u = first_update; u < updates.size(); ++u) {
+            if (updates[u].candle.status == CandleStatus::kCorrected) {
+              ++b.corrected;
+              break;
+            }
+          }
+          break;
+        }
+        case TradeOutcome::kDuplicate:
+          ++b.duplicates;
+          break;
+        case TradeOutcome::kTooLate: {
+          codec::DeadLetter d;
+          d.source_topic = std::string(topics::kRawMarketData);
+          d.exchange = std::string(exchange_name(trade->exchange));
+          d.reason = std::string(kReasonTooLate);
+          d.detail = "trade at " + format_iso8601_ms(trade->ts_event) +
+                     " is older than the correction horizon";
+          d.payload = rec.value;
+          d.ts_recv = trade->ts_recv;
+          b.records.push_back({topics::kDlqMarketData, instrument_key(trade->exchange, trade->symbol),
+                               codec::encode_dead_letter(d, now)});
+          ++b.too_late;
+          break;
+        }
+      }
+    }
+    last_read = p;
+    pos = recs.back().offset + 1;
+    b.offsets.emplace_back(p, pos);
+    b.consumed += recs.size();
+    budget -= std::min(budget, recs.size());
+  }
+  // Round robin: the next batch starts after the last partition read, so a busy partition
+  // cannot starve the others when max_batch is reached.
+  if (last_read >= 0) next_partition_ = (last_read + 1) % partitions_;
+
+  if (now - last_timer_ >= config_.timer_interval) {
+    last_timer_ = now;
+    b.timer_fired = true;
+    engine_->on_timer(now, updates);
+  }
+
+  for (const CandleUpdate& u : updates) {
+    b.records.push_back({topics::kNormalizedOhlcv, instrument_key(u.candle.exchange, u.candle.symbol),
+                         codec::encode_candle(u.candle, now, u.last_trade_recv)});
+    b.count_update(u.candle);
+    // Finals wait for the watermark (grace) by design: latency is measured on the updates a
+    // trade triggers (provisional and corrected).
+    if (u.last_trade_recv > 0 && u.candle.status != CandleStatus::kFinal)
+      b.last_trade_recv.push_back(u.last_trade_recv);
+  }
+  b.state = engine_->take_dirty();
+  return read_status;
+}
+
+Status CandleProcessor::commit_batch(const Batch& b) {
+  auto txn = bus_.begin();
+  for (const auto& r : b.records) txn->append(r.topic, r.key, r.value);
+  for (const auto& [key, blob] : b.state) txn->put_state(kProcessorStateNamespace, key, blob);
+  for (const auto& [p, next] : b.offsets)
+    txn->commit_offset(config_.group, topics::kRawMarketData, p, next);
+  return txn->commit();
+}
+
+void CandleProcessor::after_commit(const Batch& b) {
+  const TimestampNs published = clock_.now_ns();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [p, next] : b.offsets) committed_pos_[static_cast<size_t>(p)] = next;
+    stats_.records += b.consumed;
+    for (uint64_t t : b.trades) stats_.trades += t;
+    stats_.duplicates += b.duplicates;
+    stats_.too_late += b.too_late;
+    stats_.undecodable += b.undecodable;
+    stats_.updates += b.updates;
+    ++stats_.commits;
+    if (health_.state == HealthState::kDegraded) {
+      health_.state = HealthState::kUp;
+      health_.detail = "running";
+    }
+  }
+  for (int i = 0; i < kExchangeCount; ++i)
+    if (b.trades[static_cast<size_t>(i)] > 0)
+      probe_.trades[static_cast<size_t>(i)]->Increment(static_cast<double>(b.trades[static_cast<size_t>(i)]));
+  if (b.duplicates) probe_.duplicates->Increment(static_cast<double>(b.duplicates));
+  if (b.corrected) probe_.late_corrected->Increment(static_cast<double>(b.corrected));
+  if (b.too_late) {
+    probe_.late_too_late->Increment(static_cast<double>(b.too_late));
+    probe_.dlq_too_late->Increment(static_cast<double>(b.too_late));
+  }
+  if (b.undecodable) probe_.dlq_undecodable->Increment(static_cast<double>(b.undecodable));
+  for (const auto& u : b.update_counts)
+    probe_.updates(u.timeframe, u.status).Increment(static_cast<double>(u.count));
+  for (TimestampNs recv : b.last_trade_recv)
+    probe_.e2e_latency->Observe(seconds(std::max<DurationNs>(0, published - recv)));
+  probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
+}
+
+void CandleProcessor::update_lag_gauge() {
+  std::vector<int64_t> committed;
+  {
+    std::lock_guard lock(mu_);
+    committed = committed_pos_;
+  }
+  int64_t lag = 0;
+  for (size_t p = 0; p < committed.size(); ++p) {
+    auto end = bus_.end_offset(topics::kRawMarketData, static_cast<int32_t>(p));
+    if (end.is_ok()) lag += std::max<int64_t>(0, *end - committed[p]);
+  }
+  probe_.lag->Set(static_cast<double>(lag));
+}
+
+bool CandleProcessor::caught_up() const {
+  std::vector<int64_t> committed;
+  {
+    std::lock_guard lock(mu_);
+    committed = committed_pos_;
+  }
+  if (committed.empty()) return false;  // never opened
+  for (size_t p = 0; p < committed.size(); ++p) {
+    auto end = bus_.end_offset(topics::kRawMarketData, static_cast<int32_t>(p));
+    if (!end.is_ok() || *end > committed[p]) return false;
+  }
+  return true;
+}
+
+ComponentHealth CandleProcessor::health() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+ProcessorStats CandleProcessor::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void CandleProcessor::set_health(HealthState state, std::string detail) {
+  std::lock_guard lock(mu_);
+  health_.state = state;
+  health_.detail = std::move(detail);
+}
+
+}  // namespace tickflow::processing

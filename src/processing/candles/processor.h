@@ -1,0 +1,135 @@
+// CandleProcessor: the candle stage of the pipeline (architecture brief §3, §5).
+//
+// Consumes trades from raw.market-data, runs them through a CandleEngine and publishes candle
+// updates to normalized.ohlcv. Exactly-once: every batch is committed in ONE bus Transaction
+// holding the candle updates, the dead letters, the engine state of the instruments the batch
+// changed (namespace "processor.candles", key instrument_key) and the consumer group's next
+// offsets for every partition it read. A crash at any instant leaves all or none of it; a
+// restart restores the engine from the committed state and resumes at the committed offsets,
+// so the output neither loses nor repeats anything.
+//
+// Records that do not decode as trades go to dlq.market-data with reason "undecodable"; trades
+// beyond the engine's correction horizon go there with reason "too_late" (payload: the trade
+// record verbatim). Duplicates (same trade key) are counted and change nothing.
+//
+// Commit failures: a retryable Status (Status::retryable) retries the same batch after a
+// backoff; any other error (kIo: disk full) is logged, health goes down and consumption stops
+// with nothing advanced past what was committed (a restart resumes exactly).
+//
+// Metrics (obs::registry()): tickflow_processor_trades_total{exchange}, _duplicates_total,
+// _late_trades_total{outcome=corrected|too_late}, _dead_letters_total{reason},
+// _candle_updates_total{timeframe,status}, _commit_seconds, _consumer_lag_records (updated on
+// timer ticks), _open_windows, _e2e_latency_seconds (commit time − ts_recv of the newest trade,
+// on provisional and corrected updates; finals wait for the grace period by design).
+//
+// Thread-safety: start()/stop() from one controlling thread. health(), stats() and
+// caught_up() are safe from any thread. run_once() is for tests and tools: call it only while
+// the worker thread is not running.
+// Lifecycle: construct → start() → stop() (idempotent; also called by the destructor). The bus
+// and clock must outlive the processor. start() after stop() resumes from the committed state.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/event_bus.h"
+#include "core/clock.h"
+#include "core/health.h"
+#include "core/result.h"
+#include "processing/candles/aggregator.h"
+
+namespace tickflow::processing {
+
+struct ProcessorConfig {
+  CandleConfig candles;
+  std::string group = "processor";  // consumer group of raw.market-data
+  size_t max_batch = 2048;          // records read per iteration, all partitions together
+  DurationNs timer_interval = 100 * kNsPerMs;  // engine.on_timer cadence (clock time)
+};
+
+struct ProcessorStats {
+  uint64_t records = 0;     // raw records consumed (committed)
+  uint64_t trades = 0;      // trades applied
+  uint64_t duplicates = 0;
+  uint64_t too_late = 0;
+  uint64_t undecodable = 0;
+  uint64_t updates = 0;     // candle updates published
+  uint64_t commits = 0;     // successful transactions
+  uint64_t commit_failures = 0;
+};
+
+// State namespace of the engine's per-instrument blobs in the bus.
+inline constexpr std::string_view kProcessorStateNamespace = "processor.candles";
+
+class CandleProcessor {
+ public:
+  CandleProcessor(bus::EventBus& bus, ProcessorConfig config, const Clock& clock);
+  ~CandleProcessor();
+  CandleProcessor(const CandleProcessor&) = delete;
+  CandleProcessor& operator=(const CandleProcessor&) = delete;
+
+  // Creates the topics it uses if missing, restores engine state and committed offsets, then
+  // runs the consumer thread. Errors: invalid config (kInvalidArgument naming the key), the bus
+  // could not be read, or the stored state is corrupt (kCorruption naming the instrument).
+  Status start();
+  // Stops the consumer thread (idempotent). Uncommitted work is dropped, never half-written.
+  void stop();
+
+  // One iteration of the consumer loop without the thread: restore if not yet done, read up to
+  // max_batch available records, apply them, run the timer if due, commit. Returns the number
+  // of raw records consumed (0 when nothing was available). A retryable commit failure returns
+  // the error and the same batch is retried by the next call; a fatal one stops the processor.
+  Result<size_t> run_once();
+
+  // True when the committed position of every partition of raw.market-data is at its end.
+  bool caught_up() const;
+  ComponentHealth health() const;
+  ProcessorStats stats() const;
+  const ProcessorConfig& config() const { return config_; }
+
+ private:
+  struct Batch;
+  struct Probe;
+
+  Status open();
+  Status ensure_topics();
+  void run_loop();
+  Result<size_t> step();
+  Status build_batch(Batch& batch);
+  Status commit_batch(const Batch& batch);
+  void after_commit(const Batch& batch);
+  void set_health(HealthState state, std::string detail);
+  void update_lag_gauge();
+
+  bus::EventBus& bus_;
+  const ProcessorConfig config_;
+  const Clock& clock_;
+  Probe& probe_;
+
+  // Owned by the consuming thread (the worker, or the run_once caller).
+  std::unique_ptr<CandleEngine> engine_;
+  bool opened_ = false;
+  int32_t partitions_ = 0;
+  std::vector<int64_t> read_pos_;  // next offset to read, per partition
+  int32_t next_partition_ = 0;     // round-robin start, so no partition starves
+  TimestampNs last_timer_ = 0;
+  std::unique_ptr<Batch> pending_;  // built but not yet committed (retryable failure)
+  Status fatal_;                     // non-ok once a non-retryable commit failed
+
+  // Shared with other threads.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::vector<int64_t> committed_pos_;  // guarded by mu_
+  ProcessorStats stats_;                // guarded by mu_
+  ComponentHealth health_;              // guarded by mu_
+  std::thread worker_;
+};
+
+}  // namespace tickflow::processing
