@@ -7,6 +7,7 @@
 // either: every stage commits outputs and positions atomically and resumes on restart).
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -89,7 +90,16 @@ int cmd_run(const AppConfig& c) {
     h.push_back(loader.health());
     return h;
   };
-  serving::ApiHandler api(**store, health);
+  // Series this run builds: known to the API before their first candle is stored.
+  std::vector<std::string> configured_symbols = c.demo.enabled ? c.demo.symbols : c.binance.symbols;
+  serving::ApiOptions api_options;
+  api_options.is_configured = [&](Exchange e, const std::string& symbol, const Timeframe& tf) {
+    if (e != Exchange::kBinance) return false;
+    bool sym = std::find(configured_symbols.begin(), configured_symbols.end(), symbol) != configured_symbols.end();
+    bool frame = std::find(c.candles.timeframes.begin(), c.candles.timeframes.end(), tf) != c.candles.timeframes.end();
+    return sym && frame;
+  };
+  serving::ApiHandler api(**store, health, api_options);
 
   auto fail = [&](const char* what, const Status& st) {
     std::fprintf(stderr, "tickflow: %s: %s\n", what, st.message().c_str());

@@ -113,10 +113,10 @@ std::string encode_candle(const Candle& c, TimestampNs ts_publish, TimestampNs l
   p->set_high(c.high.to_string());
   p->set_low(c.low.to_string());
   p->set_close(c.close.to_string());
-  p->set_volume(c.volume.to_string());
-  p->set_quote_volume(c.quote_volume.to_string());
-  p->set_taker_buy_volume(c.taker_buy_volume.to_string());
-  p->set_taker_buy_quote_volume(c.taker_buy_quote_volume.to_string());
+  p->set_volume(c.volume.trimmed(8).to_string());
+  p->set_quote_volume(c.quote_volume.trimmed(8).to_string());
+  p->set_taker_buy_volume(c.taker_buy_volume.trimmed(8).to_string());
+  p->set_taker_buy_quote_volume(c.taker_buy_quote_volume.trimmed(8).to_string());
   p->set_trades(c.trades);
   p->set_first_trade_id(c.first_trade_id);
   p->set_last_trade_id(c.last_trade_id);

@@ -234,6 +234,15 @@ WideDecimal WideDecimal::rounded(int scale) const noexcept {
   return WideDecimal(round_div(units_, kPow10_128.v[scale_ - scale]), scale);
 }
 
+WideDecimal WideDecimal::trimmed(int min_scale) const noexcept {
+  WideDecimal w = *this;
+  while (w.scale_ > min_scale && w.units_ % 10 == 0) {
+    w.units_ /= 10;
+    --w.scale_;
+  }
+  return w;
+}
+
 double WideDecimal::to_double() const {
   return static_cast<double>(units_) / std::pow(10.0, scale_);
 }

@@ -76,6 +76,9 @@ class WideDecimal {
   Decimal divide(const WideDecimal& den, int out_scale) const noexcept;
   // Rounded half away from zero to `scale` decimals (scale <= current: rounds; larger: pads).
   WideDecimal rounded(int scale) const noexcept;
+  // Same value with trailing fractional zeros removed, but keeping at least min_scale decimals
+  // ("10148854.7638779000000000" → "10148854.76387790" for min_scale 8). Exact.
+  WideDecimal trimmed(int min_scale) const noexcept;
 
   double to_double() const;
   std::string to_string() const;

@@ -190,7 +190,9 @@ HttpResponse unknown_series(const SeriesRef& s) {
 }
 
 // 404 when the store never saw the series; filled `error` and false on any failure.
-bool check_known(const storage::CandleStore& store, const SeriesRef& s, HttpResponse& error) {
+bool check_known(const storage::CandleStore& store, const ApiOptions& options, const SeriesRef& s,
+                 HttpResponse& error) {
+  if (options.is_configured && options.is_configured(s.exchange, s.symbol, s.timeframe)) return true;
   auto known = store.has_series(s.exchange, s.symbol, s.timeframe);
   if (!known) {
     error = store_error(known.status());
@@ -314,7 +316,7 @@ HttpResponse ApiHandler::ohlcv(std::string_view path, std::string_view query) co
                                    format_iso8601_ms(*end) + ")",
                           "start");
 
-  if (!check_known(store_, series, error)) return error;
+  if (!check_known(store_, options_, series, error)) return error;
 
   storage::CandleQuery q;
   q.exchange = series.exchange;
@@ -381,7 +383,7 @@ WsResolution ApiHandler::resolve_ws(const HttpRequest& request) const {
   } else if (!query.empty()) {
     res.error = error_response(400, "this WebSocket route takes no query parameters",
                                query.substr(0, query.find_first_of("=&")));
-  } else if (parse_series(seg, res.series, res.error) && check_known(store_, res.series, res.error)) {
+  } else if (parse_series(seg, res.series, res.error) && check_known(store_, options_, res.series, res.error)) {
     res.error = HttpResponse{101, "", "", {}};
   }
   ApiProbe::get().record(route_of(request.target), res.error.status,

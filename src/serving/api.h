@@ -52,6 +52,9 @@ struct ApiOptions {
   size_t max_limit = 5000;
   // Candles sent in the first WebSocket message (the most recent stored ones).
   size_t ws_snapshot_candles = 1;
+  // Series the running pipeline is configured to build. A configured series is known even
+  // before its first candle is stored (REST answers 200 with no candles; WS subscribes).
+  std::function<bool(Exchange, const std::string& symbol, const Timeframe&)> is_configured;
 };
 
 // One validated candle series of a request path.

@@ -87,12 +87,12 @@ void append_candle_json(std::string& out, const Candle& c) {
   decimal_field(out, "high", c.high);
   decimal_field(out, "low", c.low);
   decimal_field(out, "close", c.close);
-  decimal_field(out, "volume", c.volume);
-  decimal_field(out, "quote_volume", c.quote_volume);
+  decimal_field(out, "volume", c.volume.trimmed(8));
+  decimal_field(out, "quote_volume", c.quote_volume.trimmed(8));
   decimal_field(out, "vwap", c.vwap());
   int_field(out, "trades", c.trades);
-  decimal_field(out, "taker_buy_volume", c.taker_buy_volume);
-  decimal_field(out, "taker_buy_quote_volume", c.taker_buy_quote_volume);
+  decimal_field(out, "taker_buy_volume", c.taker_buy_volume.trimmed(8));
+  decimal_field(out, "taker_buy_quote_volume", c.taker_buy_quote_volume.trimmed(8));
   int_field(out, "first_trade_id", c.first_trade_id);
   int_field(out, "last_trade_id", c.last_trade_id);
   key(out, "status");

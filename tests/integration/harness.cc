@@ -199,7 +199,7 @@ std::vector<AggTrade> fetch_all_agg_trades(int sim_port, const std::string& exch
       t.l = num(e["l"]);
       t.t_ms = num(e["T"]);
       bool m = false;
-      (void)e["m"].get(m);
+      if (e["m"].get(m) != simdjson::SUCCESS) m = false;
       t.m = m;
       from = t.a + 1;
       out.push_back(std::move(t));

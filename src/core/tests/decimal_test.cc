@@ -46,3 +46,14 @@ TEST(WideDecimal, DivideRoundsHalfAwayFromZero) {
 
 }  // namespace
 }  // namespace tickflow
+
+namespace tickflow {
+namespace {
+TEST(WideDecimal, TrimmedKeepsValueAndMinimumScale) {
+  auto w = *WideDecimal::parse("10148854.7638779000000000");
+  EXPECT_EQ(w.trimmed(8).to_string(), "10148854.76387790");
+  EXPECT_TRUE(w.trimmed(8) == w);
+  EXPECT_EQ(WideDecimal::parse("5.00000000000000001")->trimmed(8).to_string(), "5.00000000000000001");
+}
+}  // namespace
+}  // namespace tickflow

@@ -17,6 +17,10 @@ namespace {
 
 constexpr std::string_view kReasonUndecodable = "undecodable";
 constexpr std::string_view kReasonTooLate = "too_late";
+constexpr std::string_view kReasonFutureEventTime = "future_event_time";
+// A trade stamped further ahead of its receive time than this is rejected: a bad exchange
+// clock must not open (and fill with flat candles) windows years ahead.
+constexpr DurationNs kMaxFutureSkew = 5 * kNsPerMin;
 constexpr DurationNs kMinBackoff = 10 * kNsPerMs;
 constexpr DurationNs kMaxBackoff = 1 * kNsPerSec;
 constexpr DurationNs kMaxIdleWait = 100 * kNsPerMs;
@@ -49,6 +53,7 @@ struct CandleProcessor::Probe {
   prometheus::Counter* late_corrected;
   prometheus::Counter* late_too_late;
   prometheus::Counter* dlq_undecodable;
+  prometheus::Counter* dlq_future;
   prometheus::Counter* dlq_too_late;
   prometheus::Family<prometheus::Counter>* updates_family;
   prometheus::Histogram* commit_seconds;
@@ -88,6 +93,7 @@ struct CandleProcessor::Probe {
                       .Help("Records sent to dlq.market-data, by reason")
                       .Register(reg);
     dlq_undecodable = &dlq_f.Add({{"reason", std::string(kReasonUndecodable)}});
+    dlq_future = &dlq_f.Add({{"reason", std::string(kReasonFutureEventTime)}});
     dlq_too_late = &dlq_f.Add({{"reason", std::string(kReasonTooLate)}});
     updates_family = &prometheus::BuildCounter()
                           .Name("tickflow_processor_candle_updates_total")
@@ -150,7 +156,7 @@ struct CandleProcessor::Batch {
   // Statistics applied once the batch is committed.
   size_t consumed = 0;
   std::array<uint64_t, kExchangeCount> trades{};
-  uint64_t duplicates = 0, too_late = 0, undecodable = 0, corrected = 0, updates = 0;
+  uint64_t duplicates = 0, too_late = 0, undecodable = 0, future = 0, corrected = 0, updates = 0;
   std::vector<UpdateCount> update_counts;
   std::vector<TimestampNs> last_trade_recv;  // per update with a trade (latency)
 
@@ -376,6 +382,19 @@ Status CandleProcessor::build_batch(Batch& b) {
         ++b.undecodable;
         continue;
       }
+      if (trade->ts_recv > 0 && trade->ts_event > trade->ts_recv + kMaxFutureSkew) {
+        codec::DeadLetter d;
+        d.source_topic = std::string(topics::kRawMarketData);
+        d.exchange = std::string(exchange_name(trade->exchange));
+        d.reason = std::string(kReasonFutureEventTime);
+        d.detail = "trade time " + format_iso8601_ms(trade->ts_event) + " is more than 5 min after its receive time " +
+                   format_iso8601_ms(trade->ts_recv);
+        d.payload = rec.value;
+        d.ts_recv = trade->ts_recv;
+        b.records.push_back({topics::kDlqMarketData, rec.key, codec::encode_dead_letter(d, now)});
+        ++b.future;
+        continue;
+      }
       const size_t first_update = updates.size();
       switch (engine_->on_trade(*trade, now, updates)) {
         case TradeOutcome::kApplied: {
@@ -455,6 +474,7 @@ void CandleProcessor::after_commit(const Batch& b) {
     stats_.duplicates += b.duplicates;
     stats_.too_late += b.too_late;
     stats_.undecodable += b.undecodable;
+    stats_.rejected_future += b.future;
     stats_.updates += b.updates;
     ++stats_.commits;
     if (health_.state == HealthState::kDegraded) {
@@ -472,6 +492,7 @@ void CandleProcessor::after_commit(const Batch& b) {
     probe_.dlq_too_late->Increment(static_cast<double>(b.too_late));
   }
   if (b.undecodable) probe_.dlq_undecodable->Increment(static_cast<double>(b.undecodable));
+  if (b.future) probe_.dlq_future->Increment(static_cast<double>(b.future));
   for (const auto& u : b.update_counts)
     probe_.updates(u.timeframe, u.status).Increment(static_cast<double>(u.count));
   for (TimestampNs recv : b.last_trade_recv)

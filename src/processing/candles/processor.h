@@ -59,6 +59,7 @@ struct ProcessorStats {
   uint64_t duplicates = 0;
   uint64_t too_late = 0;
   uint64_t undecodable = 0;
+  uint64_t rejected_future = 0;  // event time > receive time + 5 min → dead letter
   uint64_t updates = 0;     // candle updates published
   uint64_t commits = 0;     // successful transactions
   uint64_t commit_failures = 0;

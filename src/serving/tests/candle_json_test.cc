@@ -36,8 +36,8 @@ TEST(CandleJson, CandleFieldsAreExactStringsWithIsoAndEpochTimes) {
             "\"close_time\":\"2021-08-14T14:46:59.999Z\",\"close_time_ms\":1628952419999,"
             "\"open\":\"46000.00000000\",\"high\":\"46010.50000000\",\"low\":\"45990.01000000\","
             "\"close\":\"46000.10000000\",\"volume\":\"2.00000000\","
-            "\"quote_volume\":\"92000.2000000000000000\",\"vwap\":\"46000.10000000\",\"trades\":3,"
-            "\"taker_buy_volume\":\"1.50000000\",\"taker_buy_quote_volume\":\"69000.1500000000000000\","
+            "\"quote_volume\":\"92000.20000000\",\"vwap\":\"46000.10000000\",\"trades\":3,"
+            "\"taker_buy_volume\":\"1.50000000\",\"taker_buy_quote_volume\":\"69000.15000000\","
             "\"first_trade_id\":100,\"last_trade_id\":102,\"status\":\"final\",\"revision\":0,"
             "\"coverage\":1.0,\"gap_reason\":\"\"}");
 }

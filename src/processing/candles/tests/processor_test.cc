@@ -562,6 +562,22 @@ TEST_P(ProcessorTest, UndecodableRecordsGoToTheDeadLetterTopic) {
   EXPECT_EQ(committed_total(*bus_), 3);
 }
 
+TEST_P(ProcessorTest, TradesStampedFarInTheFutureAreDeadLetteredNotWindowed) {
+  publish_trade(*bus_, make_trade("BTC-USDT", 1, "100", "1", kT0));
+  Trade future = make_trade("BTC-USDT", 2, "100", "1", kT0 + 5LL * 365 * kNsPerDay);
+  future.ts_recv = kT0;
+  publish_trade(*bus_, future);
+  CandleProcessor proc(*bus_, one_minute_config(), clock_);
+  drain(proc);
+  auto dl = read_dead_letters(*bus_);
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(dl[0].reason, "future_event_time");
+  EXPECT_EQ(proc.stats().rejected_future, 1u);
+  EXPECT_EQ(proc.stats().trades, 1u);
+  // No window was opened years ahead.
+  for (const auto& u : read_updates(*bus_)) EXPECT_LT(u.open_time, kT0 + kNsPerDay);
+}
+
 TEST_P(ProcessorTest, LateTradesAreCorrectedOrDeadLetteredBeyondTheHorizon) {
   ProcessorConfig cfg = one_minute_config();
   cfg.candles.correction_horizon = 10 * kNsPerMin;
