@@ -74,7 +74,7 @@ TEST(CrashSafety, TwentyKillNinesGiveTheCandlesOfAnUninterruptedRun) {
   // 1. Uninterrupted run.
   Snapshot reference;
   {
-    auto sim = start_simulator(dir + "", 11, kSymbols, 1500, kTrades);
+    auto sim = start_simulator(dir, 11, kSymbols, 1500, kTrades, "simulator_reference");
     ASSERT_GT(sim.port, 0) << sim.proc->output();
     auto run = start_run(dir, dir + "/ref", sim.port, kSymbols, "1m,5m", 100);
     ASSERT_GT(run.port, 0) << run.proc->output();
@@ -83,7 +83,7 @@ TEST(CrashSafety, TwentyKillNinesGiveTheCandlesOfAnUninterruptedRun) {
   }
 
   // 2. The same seeded feed, with kill -9 at random moments.
-  auto sim = start_simulator(dir, 11, kSymbols, 1500, kTrades);
+  auto sim = start_simulator(dir, 11, kSymbols, 1500, kTrades, "simulator_crashy");
   ASSERT_GT(sim.port, 0) << sim.proc->output();
   std::mt19937_64 rng(20261122);
   int kills = 0;

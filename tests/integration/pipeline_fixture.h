@@ -16,14 +16,14 @@ struct SimulatorProcess {
 
 // `tickflow simulate --port 0 --seed S --symbols ... --rate R --start-ms T --max-trades N --start-on-connect`
 inline SimulatorProcess start_simulator(const std::string& dir, uint64_t seed, const std::string& symbols,
-                                        int rate, int64_t max_trades) {
+                                        int rate, int64_t max_trades, const std::string& name = "simulator") {
   SimulatorProcess s;
   s.proc = std::make_unique<Subprocess>(
       std::vector<std::string>{tickflow_binary(), "simulate", "--port", "0", "--seed", std::to_string(seed),
                                "--symbols", symbols, "--rate", std::to_string(rate), "--start-ms",
                                "1700000000000", "--max-trades", std::to_string(max_trades),
                                "--start-on-connect", "--log-level", "warn"},
-      dir + "/simulator.log");
+      dir + "/" + name + ".log");
   auto line = s.proc->wait_for_line("simulator listening on", std::chrono::seconds(30));
   if (line) s.port = port_from_line(*line);
   return s;

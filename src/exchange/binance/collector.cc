@@ -622,6 +622,7 @@ class Collector::Worker {
   // Fetches aggregate trades (last_id, until) from REST and publishes them in id order.
   void backfill(SymbolState& s, int64_t until) {
     int64_t next = s.last_id + 1;
+    const int64_t first = next;
     bool complete = false;
     for (int page = 0; page < config_.max_backfill_pages && !stopping(); ++page) {
       const std::string url = rest_base_ + "/api/v3/aggTrades?symbol=" + s.exchange_symbol +
@@ -665,6 +666,10 @@ class Collector::Worker {
         complete = true;
         break;
       }
+    }
+    if (next > first) {
+      spdlog::info("collector.binance: {} backfilled aggregate ids {}..{} from REST", s.exchange_symbol, first,
+                   next - 1);
     }
     if (until != std::numeric_limits<int64_t>::max() && (!complete || next < until)) {
       stats_.unfilled_gaps.fetch_add(1);
