@@ -67,7 +67,7 @@ TEST(CsvRun, GeneratedFeedInvariants) {
                             ("tickflow_csv_run_test_" + std::to_string(::getpid()) + ".jsonl"))
                                .string();
   // The workplace's generator (shared/tools/ beside the repository).
-  const std::string tool = std::string(TICKFLOW_SOURCE_DIR) + "/../shared/tools/gen_binance_trades.py";
+  const std::string tool = std::string(TICKFLOW_SOURCE_DIR) + "/tools/gen_binance_trades.py";
   if (!std::filesystem::exists(tool)) GTEST_SKIP() << tool << " not found";
   ASSERT_EQ(std::system(("python3 " + tool + " --count 20000 --seed 1 --out " + path + " 2>/dev/null").c_str()), 0);
 

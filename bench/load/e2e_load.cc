@@ -1,0 +1,215 @@
+// End-to-end load run: simulator (Binance @trade over WebSocket) → collector → embedded bus →
+// candle processor → realtime gateway → WebSocket clients, all in one process on loopback.
+//
+// Reports sustained throughput (trades collected and processed per second, candle updates
+// pushed per second) and the latency from a trade's exchange time T to the arrival at a
+// WebSocket client of the first candle update that includes it (its last_trade_id). The
+// simulator sends a trade when the wall clock reaches its T (in ~1 ms bursts), so the figure
+// is an upper bound of send → arrival with millisecond resolution.
+//
+// Usage: e2e_load [--rate 100000] [--symbols 20] [--seconds 20] [--warmup 3]
+//                 [--provisional-ms 1] [--timeframes 1m]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/factory.h"
+#include "core/clock.h"
+#include "core/symbol.h"
+#include "exchange/binance/collector.h"
+#include "exchange/simulator/simulator.h"
+#include "exchange/transport/ws_connection.h"
+#include "processing/candles/processor.h"
+#include "serving/api.h"
+#include "serving/gateway.h"
+#include "serving/server.h"
+#include "storage/factory.h"
+#include "storage/loader.h"
+
+using namespace tickflow;
+
+namespace {
+
+const char* kSymbols[] = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT",  "XRPUSDT",  "DOGEUSDT", "ADAUSDT",
+                          "AVAXUSDT", "LINKUSDT", "DOTUSDT", "MATICUSDT", "LTCUSDT", "TRXUSDT", "ATOMUSDT",
+                          "UNIUSDT", "NEARUSDT", "APTUSDT", "ARBUSDT", "OPUSDT", "FILUSDT"};
+
+struct Arrival {
+  TimestampNs at;
+  int64_t last_trade_id;
+};
+
+int64_t find_int(const std::string& s, const char* key) {
+  auto p = s.find(key);
+  if (p == std::string::npos) return -1;
+  return std::atoll(s.c_str() + p + std::strlen(key));
+}
+
+double pct(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double rate = 100000;
+  int nsym = 20;
+  int seconds = 20, warmup = 3;
+  int provisional_ms = 1;
+  std::string timeframes = "1m";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--rate") rate = std::atof(argv[i + 1]);
+    else if (k == "--symbols") nsym = std::clamp(std::atoi(argv[i + 1]), 1, 20);
+    else if (k == "--seconds") seconds = std::atoi(argv[i + 1]);
+    else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
+    else if (k == "--provisional-ms") provisional_ms = std::atoi(argv[i + 1]);
+    else if (k == "--timeframes") timeframes = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
+      return 2;
+    }
+  }
+  char tmpl[] = "/tmp/tickflow_load_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  const Clock& clock = SystemClock::instance();
+
+  bus::BusConfig bc;
+  bc.data_dir = dir;
+  auto bus = bus::make_event_bus(bc);
+  storage::StoreConfig sc;
+  sc.data_dir = dir;
+  auto store = storage::make_candle_store(sc);
+  if (!bus || !store) {
+    std::fprintf(stderr, "cannot open storage in %s\n", dir.c_str());
+    return 1;
+  }
+  storage::HistoricalLoader loader(**bus, **store);
+  processing::ProcessorConfig pc;
+  pc.candles.timeframes = *Timeframe::parse_list(timeframes);
+  pc.candles.provisional_interval = provisional_ms * kNsPerMs;
+  processing::CandleProcessor processor(**bus, pc, clock);
+  serving::RealtimeGateway gateway(**bus);
+  serving::ApiOptions ao;
+  ao.is_configured = [](Exchange, const std::string&, const Timeframe&) { return true; };
+  serving::ApiHandler api(**store, [] { return std::vector<ComponentHealth>{}; }, ao);
+  serving::ServerConfig srv;
+  srv.port = 0;
+  serving::HttpServer server(srv, api, gateway);
+
+  exchange::simulator::SimulatorConfig simc;
+  simc.rate = rate;
+  simc.seed = 1;
+  simc.symbols.assign(kSymbols, kSymbols + nsym);
+  exchange::simulator::Simulator sim(simc);
+
+  for (Status st : {loader.start(), processor.start(), gateway.start(), server.start(), sim.start()}) {
+    if (!st) {
+      std::fprintf(stderr, "start failed: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+
+  // One WebSocket client per symbol, subscribed to the first timeframe's series.
+  std::atomic<bool> stop{false};
+  std::atomic<bool> measuring{false};
+  std::vector<std::vector<Arrival>> arrivals(static_cast<size_t>(nsym));
+  std::vector<std::thread> clients;
+  std::atomic<int> connected{0};
+  const std::string tf_label = pc.candles.timeframes.front().label();
+  for (int s = 0; s < nsym; ++s) {
+    clients.emplace_back([&, s] {
+      auto ws = exchange::transport::make_ws_connection();
+      std::string unified = unify_binance_symbol(kSymbols[s]);
+      auto url = exchange::transport::parse_url("ws://127.0.0.1:" + std::to_string(server.port()) +
+                                                "/ws/ohlcv/binance/" + unified + "/" + tf_label);
+      if (!url || !ws->connect(*url, 10 * kNsPerSec)) {
+        std::fprintf(stderr, "ws connect failed for %s\n", unified.c_str());
+        return;
+      }
+      ++connected;
+      std::string frame;
+      while (!stop) {
+        auto f = ws->read_frame(200 * kNsPerMs);
+        if (!f) continue;
+        TimestampNs at = clock.now_ns();
+        if (!measuring) continue;
+        frame.assign(f->data(), f->size());
+        if (frame.compare(0, 16, "{\"type\":\"candle\"") != 0) continue;
+        int64_t id = find_int(frame, "\"last_trade_id\":");
+        if (id >= 0) arrivals[static_cast<size_t>(s)].push_back({at, id});
+      }
+      ws->close();
+    });
+  }
+  while (connected < nsym) std::this_thread::yield();
+
+  exchange::binance::CollectorConfig cc;
+  cc.ws_url = sim.ws_url();
+  cc.rest_url = sim.rest_url();
+  cc.trade_stream = "trade";
+  for (int s = 0; s < nsym; ++s) cc.symbols.push_back(kSymbols[s]);
+  exchange::binance::Collector collector(cc, **bus, clock);
+  if (Status st = collector.start(); !st) {
+    std::fprintf(stderr, "collector: %s\n", st.message().c_str());
+    return 1;
+  }
+
+  std::printf("e2e_load: %.0f trades/s over %d symbols, timeframes %s, provisional every %d ms; warmup %d s, measure %d s\n",
+              rate, nsym, timeframes.c_str(), provisional_ms, warmup, seconds);
+  std::this_thread::sleep_for(std::chrono::seconds(warmup));
+  measuring = true;
+  auto c0 = collector.stats();
+  auto p0 = processor.stats();
+  TimestampNs t0 = clock.now_ns();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  TimestampNs t1 = clock.now_ns();
+  measuring = false;
+  auto c1 = collector.stats();
+  auto p1 = processor.stats();
+  double secs = static_cast<double>(t1 - t0) / kNsPerSec;
+
+  collector.stop();
+  stop = true;
+  for (auto& t : clients) t.join();
+  server.stop();
+  gateway.stop();
+  processor.stop();
+  loader.stop();
+
+  // Latency: arrival − T of the update's newest trade.
+  std::vector<double> lat_ms;
+  size_t updates = 0;
+  for (int s = 0; s < nsym; ++s) {
+    std::map<int64_t, int64_t> t_of;
+    for (const auto& tr : sim.history(kSymbols[s])) t_of[tr.id] = tr.time_ms;
+    for (const auto& a : arrivals[static_cast<size_t>(s)]) {
+      ++updates;
+      auto it = t_of.find(a.last_trade_id);
+      if (it == t_of.end()) continue;
+      lat_ms.push_back(static_cast<double>(a.at - it->second * kNsPerMs) / kNsPerMs);
+    }
+  }
+  sim.stop();
+  std::printf("collected:  %.0f trades/s (%" PRIu64 " in %.1f s)\n",
+              static_cast<double>(c1.trades_published - c0.trades_published) / secs,
+              c1.trades_published - c0.trades_published, secs);
+  std::printf("processed:  %.0f trades/s\n", static_cast<double>(p1.trades - p0.trades) / secs);
+  std::printf("pushed:     %.0f candle updates/s to %d WebSocket clients\n", static_cast<double>(updates) / secs, nsym);
+  std::printf("latency exchange time T → WS arrival (ms, %zu samples): p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
+              lat_ms.size(), pct(lat_ms, 0.50), pct(lat_ms, 0.99), pct(lat_ms, 0.999), pct(lat_ms, 1.0));
+  std::string rm = "rm -rf " + dir;
+  return std::system(rm.c_str()) == 0 ? 0 : 1;
+}
