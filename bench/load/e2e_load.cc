@@ -24,10 +24,14 @@
 
 #include "bus/factory.h"
 #include "core/clock.h"
+#include "core/codec.h"
+#include "core/topics.h"
+#include <unordered_map>
 #include "core/symbol.h"
 #include "exchange/binance/collector.h"
 #include "exchange/simulator/simulator.h"
 #include "exchange/transport/ws_connection.h"
+#include "observability/metrics.h"
 #include "processing/candles/processor.h"
 #include "serving/api.h"
 #include "serving/gateway.h"
@@ -52,6 +56,28 @@ int64_t find_int(const std::string& s, const char* key) {
   auto p = s.find(key);
   if (p == std::string::npos) return -1;
   return std::atoll(s.c_str() + p + std::strlen(key));
+}
+
+// Quantile of a Prometheus histogram (sum over label sets) from the text exposition: the upper
+// bound of the first bucket whose cumulative count reaches q of the total.
+double histogram_quantile(const std::string& text, const std::string& name, double q) {
+  std::map<double, double> cumulative;
+  size_t pos = 0;
+  const std::string prefix = name + "_bucket{";
+  while ((pos = text.find(prefix, pos)) != std::string::npos) {
+    size_t le = text.find("le=\"", pos);
+    size_t end = text.find('\n', pos);
+    if (le == std::string::npos || le > end) break;
+    std::string bound = text.substr(le + 4, text.find('"', le + 4) - le - 4);
+    double b = bound == "+Inf" ? 1e9 : std::atof(bound.c_str());
+    cumulative[b] += std::atof(text.c_str() + text.find(' ', text.find('}', pos)) + 1);
+    pos = end;
+  }
+  if (cumulative.empty()) return -1;
+  double total = cumulative.rbegin()->second;
+  for (const auto& [b, c] : cumulative)
+    if (c >= q * total) return b * 1000.0;
+  return -1;
 }
 
 double pct(std::vector<double>& v, double q) {
@@ -189,14 +215,36 @@ int main(int argc, char** argv) {
   processor.stop();
   loader.stop();
 
+  // Receive time of every trade the collector published (the log holds ts_recv).
+  std::unordered_map<std::string, std::unordered_map<int64_t, TimestampNs>> recv_of;
+  {
+    auto topic = (*bus)->topic(topics::kRawMarketData);
+    std::vector<bus::Record> recs;
+    for (int32_t p = 0; topic && p < topic->partitions; ++p) {
+      int64_t from = 0;
+      while (true) {
+        recs.clear();
+        if (!(*bus)->read(topics::kRawMarketData, p, from, 10000, recs) || recs.empty()) break;
+        for (const auto& r : recs) {
+          auto t = codec::decode_trade(r.value);
+          if (t) recv_of[t->exchange_symbol][t->trade_id] = t->ts_recv;
+        }
+        from = recs.back().offset + 1;
+      }
+    }
+  }
+  std::vector<double> recv_lat_ms;
   // Latency: arrival − T of the update's newest trade.
   std::vector<double> lat_ms;
   size_t updates = 0;
   for (int s = 0; s < nsym; ++s) {
     std::map<int64_t, int64_t> t_of;
     for (const auto& tr : sim.history(kSymbols[s])) t_of[tr.id] = tr.time_ms;
+    const auto& recv = recv_of[kSymbols[s]];
     for (const auto& a : arrivals[static_cast<size_t>(s)]) {
       ++updates;
+      if (auto r = recv.find(a.last_trade_id); r != recv.end())
+        recv_lat_ms.push_back(static_cast<double>(a.at - r->second) / kNsPerMs);
       auto it = t_of.find(a.last_trade_id);
       if (it == t_of.end()) continue;
       lat_ms.push_back(static_cast<double>(a.at - it->second * kNsPerMs) / kNsPerMs);
@@ -210,6 +258,16 @@ int main(int argc, char** argv) {
   std::printf("pushed:     %.0f candle updates/s to %d WebSocket clients\n", static_cast<double>(updates) / secs, nsym);
   std::printf("latency exchange time T → WS arrival (ms, %zu samples): p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
               lat_ms.size(), pct(lat_ms, 0.50), pct(lat_ms, 0.99), pct(lat_ms, 0.999), pct(lat_ms, 1.0));
+  std::printf("latency collector receive → WS arrival (ms, %zu samples): p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
+              recv_lat_ms.size(), pct(recv_lat_ms, 0.50), pct(recv_lat_ms, 0.99), pct(recv_lat_ms, 0.999),
+              pct(recv_lat_ms, 1.0));
+  const std::string metrics = obs::render_text();
+  std::printf("stage latencies from the Prometheus histograms (upper bucket bounds, ms; p50 / p99):\n");
+  for (const char* name : {"tickflow_collector_feed_lag_seconds", "tickflow_processor_e2e_latency_seconds",
+                           "tickflow_realtime_push_latency_seconds"}) {
+    std::printf("  %-42s %6.2f / %6.2f\n", name, histogram_quantile(metrics, name, 0.5),
+                histogram_quantile(metrics, name, 0.99));
+  }
   std::string rm = "rm -rf " + dir;
   return std::system(rm.c_str()) == 0 ? 0 : 1;
 }
