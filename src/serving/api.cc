@@ -1,4 +1,5 @@
 #include "serving/api.h"
+#include "serving/openapi.h"
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +24,7 @@ constexpr std::string_view kIndexHtml = R"(<!doctype html>
 <li><code>WS /ws/ohlcv/{exchange}/{symbol}/{timeframe}</code> live candle updates (provisional, final, corrected)</li>
 <li><a href="/health"><code>GET /health</code></a> component status</li>
 <li><a href="/metrics"><code>GET /metrics</code></a> Prometheus metrics</li>
+<li><a href="/openapi.json"><code>GET /openapi.json</code></a> OpenAPI 3.0 description</li>
 </ul>
 </body></html>
 )";
@@ -229,6 +231,7 @@ std::string_view ApiHandler::route_of(std::string_view target) {
   if (series_segments(path, "ws/ohlcv", seg)) return kWsOhlcvRoute;
   if (path == "/health") return "/health";
   if (path == "/metrics") return "/metrics";
+  if (path == "/openapi.json") return "/openapi.json";
   if (path == "/") return "/";
   return "other";
 }
@@ -249,6 +252,11 @@ HttpResponse ApiHandler::dispatch(const HttpRequest& request, std::string_view r
   if (request.method != "GET") return method_not_allowed();
   if (route == kOhlcvRoute) return ohlcv(path, query);
   if (route == "/health") return health();
+  if (route == "/openapi.json") {
+    HttpResponse r;
+    r.body = std::string(openapi_document());
+    return r;
+  }
   if (route == "/metrics") {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";

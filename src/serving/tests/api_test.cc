@@ -1,6 +1,7 @@
 #include "serving/api.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "serving/tests/fakes.h"
 
@@ -189,6 +190,34 @@ TEST_F(ApiTest, IndexPageListsTheEndpoints) {
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
   for (const char* s : {"/ohlcv/", "/ws/ohlcv/", "/health", "/metrics"})
     EXPECT_NE(r.body.find(s), std::string::npos) << s;
+}
+
+TEST_F(ApiTest, OpenApiDocumentIsValidJsonDescribingEveryRoute) {
+  HttpResponse r = get("/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(r.body).get(doc), simdjson::SUCCESS) << "not JSON";
+  std::string_view version;
+  ASSERT_EQ(doc["openapi"].get(version), simdjson::SUCCESS);
+  EXPECT_EQ(version.substr(0, 2), "3.");
+  simdjson::dom::object paths;
+  ASSERT_EQ(doc["paths"].get(paths), simdjson::SUCCESS);
+  for (const char* route : {"/ohlcv/{exchange}/{symbol}/{timeframe}", "/ws/ohlcv/{exchange}/{symbol}/{timeframe}",
+                            "/health", "/metrics", "/openapi.json"}) {
+    simdjson::dom::element e;
+    EXPECT_EQ(paths[route].get(e), simdjson::SUCCESS) << route;
+  }
+  // Every documented path is actually routed by the handler.
+  for (auto [path, item] : paths) {
+    std::string concrete(path);
+    for (auto [from, to] : {std::pair<std::string, std::string>{"{exchange}", "binance"},
+                            {"{symbol}", "BTC-USDT"}, {"{timeframe}", "1m"}}) {
+      if (auto at = concrete.find(from); at != std::string::npos) concrete.replace(at, from.size(), to);
+    }
+    EXPECT_NE(ApiHandler::route_of(concrete), "other") << path;
+  }
 }
 
 TEST_F(ApiTest, WebSocketPathIsValidatedLikeRest) {
