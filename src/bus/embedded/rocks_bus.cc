@@ -1,3 +1,5 @@
+// RocksEventBus: open/close, topics, commits (one WriteBatch per transaction), follower catch-up
+// and retention. The read side is in rocks_bus_read.cc, the key layout in rocks_bus_internal.h.
 #include "bus/embedded/rocks_bus.h"
 
 #include <rocksdb/convenience.h>
@@ -11,132 +13,12 @@
 #include <chrono>
 #include <filesystem>
 
+#include "bus/embedded/rocks_bus_internal.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
 namespace tickflow::bus::embedded {
 namespace {
-
-constexpr const char* kCfLog = "log";
-constexpr const char* kCfNext = "next";
-constexpr const char* kCfBegin = "begin";
-constexpr const char* kCfOffsets = "offsets";
-constexpr const char* kCfState = "state";
-constexpr const char* kCfTopics = "topics";
-
-void put_be32(std::string& out, uint32_t v) {
-  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-               static_cast<char>(v)};
-  out.append(b, 4);
-}
-
-void put_be64(std::string& out, uint64_t v) {
-  char b[8];
-  for (int i = 7; i >= 0; --i) {
-    b[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  out.append(b, 8);
-}
-
-uint32_t get_be32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
-}
-
-uint64_t get_be64(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | u[i];
-  return v;
-}
-
-std::string be64_string(uint64_t v) {
-  std::string s;
-  put_be64(s, v);
-  return s;
-}
-
-// topic \0 be32(partition)
-void partition_prefix(std::string& out, std::string_view topic, int32_t partition) {
-  out.assign(topic.data(), topic.size());
-  out.push_back('\0');
-  put_be32(out, static_cast<uint32_t>(partition));
-}
-
-std::string partition_key(std::string_view topic, int32_t partition) {
-  std::string k;
-  partition_prefix(k, topic, partition);
-  return k;
-}
-
-std::string log_key(std::string_view topic, int32_t partition, int64_t offset) {
-  std::string k;
-  partition_prefix(k, topic, partition);
-  put_be64(k, static_cast<uint64_t>(offset));
-  return k;
-}
-
-std::string offsets_key(std::string_view group, std::string_view topic, int32_t partition) {
-  std::string k(group);
-  k.push_back('\0');
-  k.append(topic);
-  k.push_back('\0');
-  put_be32(k, static_cast<uint32_t>(partition));
-  return k;
-}
-
-std::string state_key(std::string_view ns, std::string_view key) {
-  std::string k(ns);
-  k.push_back('\0');
-  k.append(key);
-  return k;
-}
-
-std::string topic_value(const TopicConfig& c) {
-  std::string v;
-  put_be32(v, static_cast<uint32_t>(c.partitions));
-  put_be64(v, static_cast<uint64_t>(c.retention));
-  return v;
-}
-
-// Log value: be64(timestamp) be32(key length) key value.
-constexpr size_t kLogHeader = 12;
-
-bool decode_log_value(std::string_view v, Record& r) {
-  if (v.size() < kLogHeader) return false;
-  r.timestamp = static_cast<TimestampNs>(get_be64(v.data()));
-  uint32_t klen = get_be32(v.data() + 8);
-  if (v.size() < kLogHeader + klen) return false;
-  r.key.assign(v.data() + kLogHeader, klen);
-  r.value.assign(v.data() + kLogHeader + klen, v.size() - kLogHeader - klen);
-  return true;
-}
-
-Status write_error(const rocksdb::Status& s, std::string_view what) {
-  std::string m = "bus ";
-  m.append(what);
-  m += s.IsNoSpace() ? " failed: disk full: " : " failed: ";
-  m += s.ToString();
-  return Status::io_error(std::move(m));
-}
-
-Status read_error(const rocksdb::Status& s, std::string_view what) {
-  std::string m = "bus ";
-  m.append(what);
-  m += " failed: ";
-  m += s.ToString();
-  if (s.IsCorruption()) return Status::corruption(std::move(m));
-  return Status::io_error(std::move(m));
-}
-
-rocksdb::CompressionType best_compression() {
-  auto supported = rocksdb::GetSupportedCompressions();
-  for (auto want : {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
-    if (std::find(supported.begin(), supported.end(), want) != supported.end()) return want;
-  }
-  return rocksdb::kNoCompression;
-}
 
 // Memtable insert hint per partition: log keys of one partition arrive in increasing order,
 // so RocksDB inserts each next to the previous one instead of searching the whole skip list.
@@ -265,19 +147,14 @@ Result<std::unique_ptr<RocksEventBus>> RocksEventBus::open(const RocksBusOptions
 
   std::unique_ptr<RocksEventBus> bus(new RocksEventBus(options));
 
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = true;
-  db_opts.create_missing_column_families = true;
-  db_opts.max_background_jobs = 2;
-  db_opts.keep_log_file_num = 3;
-  db_opts.max_log_file_size = 8u << 20;
+  rocksdb::DBOptions db_opts = rocks::db_options();
   db_opts.max_total_wal_size = 256u << 20;  // forces flushes of the small CFs so old WALs go
 
   rocksdb::ColumnFamilyOptions small;
   small.write_buffer_size = 8u << 20;
   rocksdb::ColumnFamilyOptions log_opts;
   log_opts.write_buffer_size = options.write_buffer_bytes;
-  log_opts.compression = best_compression();
+  log_opts.compression = rocks::best_compression();
   log_opts.bottommost_compression = log_opts.compression;
   log_opts.memtable_insert_with_hint_prefix_extractor = std::make_shared<PartitionPrefix>();
 
@@ -301,14 +178,7 @@ Result<std::unique_ptr<RocksEventBus>> RocksEventBus::open(const RocksBusOptions
   } else {
     s = rocksdb::DB::Open(db_opts, options.path, cfs, &bus->handles_, &bus->db_);
   }
-  if (!s.ok()) {
-    std::string text = s.ToString();
-    if (text.find("/LOCK") != std::string::npos || text.find("lock hold") != std::string::npos) {
-      return Status::io_error("data dir " + options.path +
-                              " is in use by another tickflow process (" + text + ")");
-    }
-    return Status::io_error("cannot open bus at " + options.path + ": " + text);
-  }
+  if (!s.ok()) return rocks::open_error(s, "bus", options.path);
   bus->cf_log_ = bus->handles_[1];
   bus->cf_next_ = bus->handles_[2];
   bus->cf_begin_ = bus->handles_[3];
@@ -324,11 +194,7 @@ RocksEventBus::~RocksEventBus() {
   if (db_ != nullptr) {
     // Every iterator is scoped to one call, so none is alive here (Debian's RocksDB asserts
     // otherwise). Handles go before the DB.
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    handles_.clear();
-    db_->Close().PermitUncheckedError();
-    delete db_;
-    db_ = nullptr;
+    rocks::close_db(db_, handles_);
   }
   if (!secondary_dir_.empty()) {
     std::error_code ec;
@@ -630,175 +496,6 @@ Status RocksEventBus::commit_buffer(const TxnBuffer& txn) {
   return Status::ok();
 }
 
-Status RocksEventBus::read(std::string_view topic, int32_t partition, int64_t from_offset,
-                           size_t max_records, std::vector<Record>& out) const {
-  const TopicState* t = find_topic(topic);
-  if (t == nullptr) return Status::not_found("unknown topic '" + std::string(topic) + "'");
-  if (partition < 0 || partition >= t->config.partitions) {
-    return Status::invalid_argument("topic " + std::string(topic) + " has no partition " +
-                                    std::to_string(partition));
-  }
-  const int64_t end = t->next[partition].load(std::memory_order_acquire);
-  const int64_t from = std::max(from_offset, t->begin[partition].load(std::memory_order_acquire));
-  if (from >= end || max_records == 0) return Status::ok();
-  const std::string lower = log_key(topic, partition, from);
-  const std::string upper = log_key(topic, partition, end);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_log_));
-  size_t n = 0;
-  const size_t prefix_len = topic.size() + 5;
-  for (it->Seek(lower); it->Valid() && n < max_records; it->Next(), ++n) {
-    rocksdb::Slice k = it->key();
-    if (k.size() != prefix_len + 8) return Status::corruption("bus log key of wrong size");
-    Record r;
-    r.topic.assign(topic);
-    r.partition = partition;
-    r.offset = static_cast<int64_t>(get_be64(k.data() + prefix_len));
-    rocksdb::Slice v = it->value();
-    if (!decode_log_value(std::string_view(v.data(), v.size()), r)) {
-      return Status::corruption("bus log record " + std::string(topic) + "/" +
-                                std::to_string(partition) + "@" + std::to_string(r.offset) +
-                                " is malformed");
-    }
-    out.push_back(std::move(r));
-  }
-  if (!it->status().ok()) return read_error(it->status(), "read");
-  return Status::ok();
-}
-
-Result<Record> RocksEventBus::read_one(std::string_view topic, int32_t partition,
-                                       int64_t offset) const {
-  const TopicState* t = find_topic(topic);
-  if (t == nullptr) return Status::not_found("unknown topic '" + std::string(topic) + "'");
-  if (partition < 0 || partition >= t->config.partitions) {
-    return Status::invalid_argument("topic " + std::string(topic) + " has no partition " +
-                                    std::to_string(partition));
-  }
-  const std::string where =
-      std::string(topic) + "/" + std::to_string(partition) + "@" + std::to_string(offset);
-  if (offset < t->begin[partition].load(std::memory_order_acquire) ||
-      offset >= t->next[partition].load(std::memory_order_acquire)) {
-    return Status::not_found("no record at " + where);
-  }
-  std::string v;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), cf_log_, log_key(topic, partition, offset), &v);
-  if (s.IsNotFound()) return Status::not_found("no record at " + where);
-  if (!s.ok()) return read_error(s, "read_one");
-  Record r;
-  r.topic.assign(topic);
-  r.partition = partition;
-  r.offset = offset;
-  if (!decode_log_value(v, r))
-    return Status::corruption("bus log record " + where + " is malformed");
-  return r;
-}
-
-Result<int64_t> RocksEventBus::end_offset(std::string_view topic, int32_t partition) const {
-  const TopicState* t = find_topic(topic);
-  if (t == nullptr) return Status::not_found("unknown topic '" + std::string(topic) + "'");
-  if (partition < 0 || partition >= t->config.partitions) {
-    return Status::invalid_argument("topic " + std::string(topic) + " has no partition " +
-                                    std::to_string(partition));
-  }
-  return t->next[partition].load(std::memory_order_acquire);
-}
-
-Result<int64_t> RocksEventBus::begin_offset(std::string_view topic, int32_t partition) const {
-  const TopicState* t = find_topic(topic);
-  if (t == nullptr) return Status::not_found("unknown topic '" + std::string(topic) + "'");
-  if (partition < 0 || partition >= t->config.partitions) {
-    return Status::invalid_argument("topic " + std::string(topic) + " has no partition " +
-                                    std::to_string(partition));
-  }
-  return t->begin[partition].load(std::memory_order_acquire);
-}
-
-Result<int64_t> RocksEventBus::committed_offset(std::string_view group, std::string_view topic,
-                                                int32_t partition) const {
-  std::string v;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), cf_offsets_, offsets_key(group, topic, partition), &v);
-  if (s.IsNotFound()) return int64_t{0};
-  if (!s.ok()) return read_error(s, "committed_offset");
-  if (v.size() != 8) return Status::corruption("committed offset of wrong size");
-  return static_cast<int64_t>(get_be64(v.data()));
-}
-
-Result<std::optional<std::string>> RocksEventBus::get_state(std::string_view ns,
-                                                            std::string_view key) const {
-  std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_state_, state_key(ns, key), &v);
-  if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return read_error(s, "get_state");
-  return std::optional<std::string>(std::move(v));
-}
-
-Status RocksEventBus::scan_state(
-    std::string_view ns, const std::function<void(std::string_view, std::string_view)>& fn) const {
-  std::string lower(ns);
-  lower.push_back('\0');
-  std::string upper(ns);
-  upper.push_back('\1');
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_state_));
-  for (it->Seek(lower); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    rocksdb::Slice v = it->value();
-    fn(std::string_view(k.data() + lower.size(), k.size() - lower.size()),
-       std::string_view(v.data(), v.size()));
-  }
-  if (!it->status().ok()) return read_error(it->status(), "scan_state");
-  return Status::ok();
-}
-
-uint64_t RocksEventBus::data_version(std::string_view topic) const {
-  const TopicState* t = find_topic(topic);
-  return t == nullptr ? 0 : t->version.load(std::memory_order_acquire);
-}
-
-uint64_t RocksEventBus::wait_for_data(std::string_view topic, uint64_t seen,
-                                      DurationNs timeout) const {
-  if (options_.read_only) {
-    // Another process writes: nothing here notifies, so catch up before and after the wait.
-    (void)catch_up();
-    const TopicState* t = find_topic(topic);
-    if (t != nullptr && t->version.load(std::memory_order_acquire) != seen)
-      return t->version.load();
-    if (timeout > 0) {
-      std::unique_lock lk(data_mu_);
-      const uint64_t generation = wake_generation_;
-      data_cv_.wait_for(lk, std::chrono::nanoseconds(timeout),
-                        [&] { return wake_generation_ != generation; });
-    }
-    (void)catch_up();
-    t = find_topic(topic);
-    return t == nullptr ? 0 : t->version.load(std::memory_order_acquire);
-  }
-  const TopicState* t = find_topic(topic);
-  std::unique_lock lk(data_mu_);
-  const uint64_t generation = wake_generation_;
-  auto changed = [&] {
-    return (t != nullptr && t->version.load(std::memory_order_acquire) != seen) ||
-           wake_generation_ != generation;
-  };
-  if (timeout > 0) {
-    data_cv_.wait_for(lk, std::chrono::nanoseconds(timeout), changed);
-  }
-  return t == nullptr ? 0 : t->version.load(std::memory_order_acquire);
-}
-
-void RocksEventBus::wake_all() {
-  {
-    std::lock_guard lk(data_mu_);
-    ++wake_generation_;
-  }
-  data_cv_.notify_all();
-}
 
 Result<int64_t> RocksEventBus::enforce_retention(TimestampNs now) {
   if (options_.read_only) return refuse_write();

@@ -15,11 +15,13 @@
 
 #include "bus/embedded/rocks_bus.h"
 #include "bus/factory.h"
+#include "bus/tests/child_process.h"
 #include "bus/tests/test_dir.h"
 
 namespace tickflow::bus::embedded {
 namespace {
 
+using testing_util::PipedChild;
 using testing_util::TempDir;
 
 constexpr int kRecordsPerTxn = 3;
@@ -61,32 +63,16 @@ TEST(RocksBusCrash, KillNineAtRandomMomentsNeverLosesOrTearsATransaction) {
   std::mt19937 rng(12345);
   int64_t acknowledged_total = 0;  // commits acknowledged to the parent over all runs
   for (int round = 0; round < 20; ++round) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      run_committer(path, fds[1]);
-    }
-    ::close(fds[1]);
+    PipedChild child([&](int ack_fd) { run_committer(path, ack_fd); });
+    ASSERT_TRUE(child.started());
     // Wait (blocking read, no sleep) until the child acknowledged a random number of commits,
     // then kill it wherever it is (usually in the middle of the next commit).
     const int target = std::uniform_int_distribution<int>(1, 400)(rng);
-    int acked = 0;
-    char buf[256];
-    while (acked < target) {
-      const ssize_t n =
-          ::read(fds[0], buf, std::min<size_t>(sizeof buf, static_cast<size_t>(target - acked)));
-      if (n <= 0) break;
-      acked += static_cast<int>(n);
-    }
+    const int acked = child.read_acks(target);
     ASSERT_EQ(acked, target) << "child died early in round " << round;
-    ::kill(pid, SIGKILL);
     int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(child.kill_and_wait(&status));
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
-    ::close(fds[0]);
     acknowledged_total += acked;
 
     // Reopen and check the invariant.
@@ -129,12 +115,7 @@ TEST(RocksBusCrash, KillNineAtRandomMomentsNeverLosesOrTearsATransaction) {
 TEST(RocksBusCrash, WriteFailureReturnsIoErrorAndAppliesNothing) {
   TempDir dir;
   const std::string path = dir.sub("bus");
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(fds[0]);
+  PipedChild child([&](int report_fd) {
     RocksBusOptions o;
     o.path = path;
     auto opened = RocksEventBus::open(o);
@@ -157,21 +138,17 @@ TEST(RocksBusCrash, WriteFailureReturnsIoErrorAndAppliesNothing) {
                    (*bus.end_offset("out", 0) == ok ? 0 : 20) +
                    (bus.publish("out", "k", "x").code() == ErrorCode::kIo ? 0 : 40);
         std::string report = std::to_string(ok) + " " + std::to_string(code) + " " + s.message();
-        if (::write(fds[1], report.data(), report.size()) < 0) _exit(8);
+        if (::write(report_fd, report.data(), report.size()) < 0) _exit(8);
         _exit(0);
       }
       ++ok;
     }
     _exit(9);  // the limit never hit
-  }
-  ::close(fds[1]);
-  std::string report;
-  char buf[512];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
-    report.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
+  });
+  ASSERT_TRUE(child.started());
+  const std::string report = child.read_all();
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(child.wait(&status));
   ASSERT_TRUE(WIFEXITED(status)) << "child crashed with signal " << WTERMSIG(status);
   ASSERT_EQ(WEXITSTATUS(status), 0);
   const int64_t ok = std::stoll(report.substr(0, report.find(' ')));

@@ -1,8 +1,9 @@
+// The deterministic market model of market.h: symbol table, seeded RNG, dense L2 books, taker
+// orders sweeping levels into trades/aggTrades/depth diffs. The wire encoders are in encoders.cc.
 #include "exchange/simulator/market.h"
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <deque>
 #include <utility>
@@ -251,12 +252,6 @@ struct SymbolState {
   SymbolState(SymbolSpec s, int levels)
       : spec(std::move(s)), book(levels, spec.first_update_id) {}
 };
-
-void append_int(std::string& out, int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
 
 }  // namespace
 
@@ -526,151 +521,5 @@ DepthSnapshot MarketModel::snapshot(size_t symbol, size_t limit) const {
 
 int64_t MarketModel::trades_generated() const { return impl_->generated; }
 const MarketOptions& MarketModel::options() const { return impl_->opt; }
-
-// ---- encoders ----
-
-void append_units(std::string& out, int64_t units) {
-  if (units < 0) {
-    out.push_back('-');
-    units = -units;
-  }
-  append_int(out, units / kUnitsPerOne);
-  char frac[8];
-  int64_t f = units % kUnitsPerOne;
-  for (int i = 7; i >= 0; --i) {
-    frac[i] = static_cast<char>('0' + f % 10);
-    f /= 10;
-  }
-  out.push_back('.');
-  out.append(frac, 8);
-}
-
-namespace {
-void append_bool(std::string& out, bool b) { out.append(b ? "true" : "false"); }
-void append_levels(std::string& out, const std::vector<PriceLevel>& levels, std::string_view key_colon) {
-  out.append(key_colon);
-  out.push_back('[');
-  bool first = true;
-  for (const auto& l : levels) {
-    if (!first) out.push_back(',');
-    first = false;
-    out.append("[\"");
-    append_units(out, l.price);
-    out.append("\",\"");
-    append_units(out, l.qty);
-    out.append("\"]");
-  }
-  out.push_back(']');
-}
-}  // namespace
-
-void append_trade_payload(std::string& out, std::string_view symbol, const SimTrade& t, int64_t e) {
-  out.append(R"({"e":"trade","E":)");
-  append_int(out, e);
-  out.append(R"(,"s":")");
-  out.append(symbol);
-  out.append(R"(","t":)");
-  append_int(out, t.id);
-  out.append(R"(,"p":")");
-  append_units(out, t.price);
-  out.append(R"(","q":")");
-  append_units(out, t.qty);
-  out.append(R"(","T":)");
-  append_int(out, t.time_ms);
-  out.append(R"(,"m":)");
-  append_bool(out, t.buyer_maker);
-  out.append(R"(,"M":true})");
-}
-
-void append_agg_trade_payload(std::string& out, std::string_view symbol, const SimAggTrade& a, int64_t e) {
-  out.append(R"({"e":"aggTrade","E":)");
-  append_int(out, e);
-  out.append(R"(,"s":")");
-  out.append(symbol);
-  out.append(R"(","a":)");
-  append_int(out, a.id);
-  out.append(R"(,"p":")");
-  append_units(out, a.price);
-  out.append(R"(","q":")");
-  append_units(out, a.qty);
-  out.append(R"(","f":)");
-  append_int(out, a.first_trade_id);
-  out.append(R"(,"l":)");
-  append_int(out, a.last_trade_id);
-  out.append(R"(,"T":)");
-  append_int(out, a.time_ms);
-  out.append(R"(,"m":)");
-  append_bool(out, a.buyer_maker);
-  out.append(R"(,"M":true})");
-}
-
-void append_depth_payload(std::string& out, std::string_view symbol, const DepthDiff& d, int64_t e) {
-  out.append(R"({"e":"depthUpdate","E":)");
-  append_int(out, e);
-  out.append(R"(,"s":")");
-  out.append(symbol);
-  out.append(R"(","U":)");
-  append_int(out, d.first_update_id);
-  out.append(R"(,"u":)");
-  append_int(out, d.last_update_id);
-  append_levels(out, d.bids, R"(,"b":)");
-  append_levels(out, d.asks, R"(,"a":)");
-  out.push_back('}');
-}
-
-void append_agg_trade_rest(std::string& out, const SimAggTrade& a) {
-  out.append(R"({"a":)");
-  append_int(out, a.id);
-  out.append(R"(,"p":")");
-  append_units(out, a.price);
-  out.append(R"(","q":")");
-  append_units(out, a.qty);
-  out.append(R"(","f":)");
-  append_int(out, a.first_trade_id);
-  out.append(R"(,"l":)");
-  append_int(out, a.last_trade_id);
-  out.append(R"(,"T":)");
-  append_int(out, a.time_ms);
-  out.append(R"(,"m":)");
-  append_bool(out, a.buyer_maker);
-  out.append(R"(,"M":true})");
-}
-
-void append_trade_rest(std::string& out, const SimTrade& t) {
-  out.append(R"({"id":)");
-  append_int(out, t.id);
-  out.append(R"(,"price":")");
-  append_units(out, t.price);
-  out.append(R"(","qty":")");
-  append_units(out, t.qty);
-  out.append(R"(","quoteQty":")");
-  // price * qty exactly, then rounded half up to 8 decimals.
-  const __int128 prod = static_cast<__int128>(t.price) * t.qty;
-  const __int128 q = (prod + kUnitsPerOne / 2) / kUnitsPerOne;
-  append_int(out, static_cast<int64_t>(q / kUnitsPerOne));
-  append_units(out, static_cast<int64_t>(q % kUnitsPerOne));  // "0.xxxxxxxx"
-  out.erase(out.size() - 10, 1);  // keep ".xxxxxxxx" after the whole part
-  out.append(R"(","time":)");
-  append_int(out, t.time_ms);
-  out.append(R"(,"isBuyerMaker":)");
-  append_bool(out, t.buyer_maker);
-  out.append(R"(,"isBestMatch":true})");
-}
-
-void append_depth_snapshot(std::string& out, const DepthSnapshot& s) {
-  out.append(R"({"lastUpdateId":)");
-  append_int(out, s.last_update_id);
-  append_levels(out, s.bids, R"(,"bids":)");
-  append_levels(out, s.asks, R"(,"asks":)");
-  out.push_back('}');
-}
-
-void append_combined(std::string& out, std::string_view stream, std::string_view payload) {
-  out.append(R"({"stream":")");
-  out.append(stream);
-  out.append(R"(","data":)");
-  out.append(payload);
-  out.push_back('}');
-}
 
 }  // namespace tickflow::exchange::simulator

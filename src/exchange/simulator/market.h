@@ -147,6 +147,8 @@ class MarketModel {
 
 // ---- Binance encoders (compact JSON, Binance key order, 8-decimal numbers) ----
 
+// Decimal integer, no padding.
+void append_int(std::string& out, int64_t v);
 // "43000.10000000" (negative values are not produced by the model).
 void append_units(std::string& out, int64_t units);
 // {"e":"trade","E":..,"s":"BTCUSDT","t":..,"p":"..","q":"..","T":..,"m":true,"M":true}

@@ -15,9 +15,9 @@
 #include <limits>
 #include <map>
 
+#include "core/symbol_hash.h"
 #include "processing/candles/candle_builder.h"
 #include "processing/candles/state_codec.h"
-#include "processing/candles/symbol_hash.h"
 #include "processing/candles/trade_dedup.h"
 
 namespace tickflow::processing {

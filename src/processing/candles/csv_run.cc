@@ -8,9 +8,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/symbol_hash.h"
 #include "exchange/binance/parse.h"
 #include "processing/candles/aggregator.h"
-#include "processing/candles/symbol_hash.h"
 
 namespace tickflow::processing {
 

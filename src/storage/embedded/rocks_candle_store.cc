@@ -1,3 +1,5 @@
+// RocksCandleStore: candles keyed by series prefix + sign-flipped open time, per-series counts,
+// consumer positions; precedence-aware upserts in one WriteBatch, queries and retention.
 #include "storage/embedded/rocks_candle_store.h"
 
 #include <rocksdb/convenience.h>
@@ -12,41 +14,19 @@
 
 #include "core/codec.h"
 #include "observability/metrics.h"
+#include "rocks/db.h"
+#include "rocks/encoding.h"
 
 namespace tickflow::storage::embedded {
 namespace {
 
+using rocks::be64_string;
+using rocks::get_be64;
+using rocks::put_be64;
+
 constexpr const char* kCfCandles = "candles";
 constexpr const char* kCfSeries = "series";
 constexpr const char* kCfPositions = "positions";
-
-void put_be32(std::string& out, uint32_t v) {
-  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-               static_cast<char>(v)};
-  out.append(b, 4);
-}
-
-void put_be64(std::string& out, uint64_t v) {
-  char b[8];
-  for (int i = 7; i >= 0; --i) {
-    b[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  out.append(b, 8);
-}
-
-uint64_t get_be64(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | u[i];
-  return v;
-}
-
-std::string be64_string(uint64_t v) {
-  std::string s;
-  put_be64(s, v);
-  return s;
-}
 
 // Signed times sort correctly as unsigned big-endian once the sign bit is flipped.
 void put_time(std::string& out, TimestampNs t) {
@@ -69,12 +49,7 @@ std::string candle_key(const std::string& prefix, TimestampNs open_time) {
 }
 
 std::string position_key(std::string_view group, std::string_view topic, int32_t partition) {
-  std::string k(group);
-  k.push_back('\0');
-  k.append(topic);
-  k.push_back('\0');
-  put_be32(k, static_cast<uint32_t>(partition));
-  return k;
+  return rocks::consumer_key(group, topic, partition);
 }
 
 struct SeriesKey {
@@ -94,28 +69,11 @@ bool parse_series_key(std::string_view k, SeriesKey& out) {
 }
 
 Status write_error(const rocksdb::Status& s, std::string_view what) {
-  std::string m = "store ";
-  m.append(what);
-  m += s.IsNoSpace() ? " failed: disk full: " : " failed: ";
-  m += s.ToString();
-  return Status::io_error(std::move(m));
+  return rocks::write_error(s, "store", what);
 }
 
 Status read_error(const rocksdb::Status& s, std::string_view what) {
-  std::string m = "store ";
-  m.append(what);
-  m += " failed: ";
-  m += s.ToString();
-  if (s.IsCorruption()) return Status::corruption(std::move(m));
-  return Status::io_error(std::move(m));
-}
-
-rocksdb::CompressionType best_compression() {
-  auto supported = rocksdb::GetSupportedCompressions();
-  for (auto want : {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
-    if (std::find(supported.begin(), supported.end(), want) != supported.end()) return want;
-  }
-  return rocksdb::kNoCompression;
+  return rocks::read_error(s, "store", what);
 }
 
 struct StoreProbe {
@@ -188,19 +146,14 @@ Result<std::unique_ptr<RocksCandleStore>> RocksCandleStore::open(const RocksStor
   if (ec)
     return Status::io_error("cannot create store directory " + options.path + ": " + ec.message());
 
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = true;
-  db_opts.create_missing_column_families = true;
-  db_opts.max_background_jobs = 2;
-  db_opts.keep_log_file_num = 3;
-  db_opts.max_log_file_size = 8u << 20;
+  rocksdb::DBOptions db_opts = rocks::db_options();
   db_opts.max_total_wal_size = 128u << 20;
 
   rocksdb::ColumnFamilyOptions small;
   small.write_buffer_size = 4u << 20;
   rocksdb::ColumnFamilyOptions candles;
   candles.write_buffer_size = 32u << 20;
-  candles.compression = best_compression();
+  candles.compression = rocks::best_compression();
   candles.bottommost_compression = candles.compression;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, small},
@@ -208,14 +161,7 @@ Result<std::unique_ptr<RocksCandleStore>> RocksCandleStore::open(const RocksStor
                                                       {kCfSeries, small},
                                                       {kCfPositions, small}};
   rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, cfs, &store->handles_, &store->db_);
-  if (!s.ok()) {
-    std::string text = s.ToString();
-    if (text.find("/LOCK") != std::string::npos || text.find("lock hold") != std::string::npos) {
-      return Status::io_error("data dir " + options.path +
-                              " is in use by another tickflow process (" + text + ")");
-    }
-    return Status::io_error("cannot open store at " + options.path + ": " + text);
-  }
+  if (!s.ok()) return rocks::open_error(s, "store", options.path);
   store->cf_candles_ = store->handles_[1];
   store->cf_series_ = store->handles_[2];
   store->cf_positions_ = store->handles_[3];
@@ -223,12 +169,7 @@ Result<std::unique_ptr<RocksCandleStore>> RocksCandleStore::open(const RocksStor
 }
 
 RocksCandleStore::~RocksCandleStore() {
-  if (db_ == nullptr) return;
-  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-  handles_.clear();
-  db_->Close().PermitUncheckedError();
-  delete db_;
-  db_ = nullptr;
+  rocks::close_db(db_, handles_);
 }
 
 Status RocksCandleStore::write(const std::vector<Candle>& candles,

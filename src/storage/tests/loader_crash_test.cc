@@ -9,6 +9,7 @@
 #include <random>
 
 #include "bus/factory.h"
+#include "bus/tests/child_process.h"
 #include "bus/tests/test_dir.h"
 #include "core/codec.h"
 #include "storage/factory.h"
@@ -17,6 +18,7 @@
 namespace tickflow::storage {
 namespace {
 
+using testing_util::PipedChild;
 using testing_util::TempDir;
 
 constexpr int32_t kPartitions = 4;
@@ -78,28 +80,13 @@ TEST(HistoricalLoaderCrash, KillNineNeverLosesOrRepeatsABatch) {
   std::mt19937 rng(7);
   bool finished = false;
   for (int round = 0; round < 20 && !finished; ++round) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      run_loader(dir.path(), fds[1]);
-    }
-    ::close(fds[1]);
+    PipedChild child([&](int ack_fd) { run_loader(dir.path(), ack_fd); });
+    ASSERT_TRUE(child.started());
     const int target = std::uniform_int_distribution<int>(1, 4)(rng);
-    int acked = 0;
-    char buf[16];
-    while (acked < target) {
-      const ssize_t n = ::read(fds[0], buf, 1);
-      if (n <= 0) break;
-      acked += static_cast<int>(n);
-    }
+    const int acked = child.read_acks(target);
     ASSERT_EQ(acked, target) << "child died early in round " << round;
-    ::kill(pid, SIGKILL);
     int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ::close(fds[0]);
+    ASSERT_TRUE(child.kill_and_wait(&status));
 
     auto bus = bus::make_event_bus(bus_config(dir.path()));
     auto store = make_candle_store(store_config(dir.path()));

@@ -1,5 +1,6 @@
 // SymbolHash: a cheap hash for short symbol strings ("BTCUSDT") on the per-trade path: two
 // unaligned 8-byte loads and a multiply, instead of std::hash's full pass over the string.
+// Used by the Binance parser (symbol cache) and the candle engine (per-symbol maps).
 // Thread-safety: stateless.
 #pragma once
 
@@ -8,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace tickflow::processing {
+namespace tickflow {
 
 struct SymbolHash {
   using is_transparent = void;  // find(std::string_view) without building a std::string
@@ -47,4 +48,4 @@ inline bool symbol_equal(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-}  // namespace tickflow::processing
+}  // namespace tickflow

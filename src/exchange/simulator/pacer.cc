@@ -1,0 +1,230 @@
+// The pacer thread: generates the market, applies the fault knobs, encodes frames, keeps the
+// REST history and hands ~1 ms batches to the WebSocket sessions (Impl::deliver). No Boost.
+#include <algorithm>
+#include <deque>
+#include <mutex>
+
+#include "exchange/simulator/server_impl.h"
+
+namespace tickflow::exchange::simulator {
+
+using namespace internal;
+
+void Simulator::Impl::pacer_loop() {
+  std::unique_lock lk(ctl_mu);
+  ctl_cv.wait(lk, [&] { return stopping || market_started; });
+  if (stopping) return;
+  lk.unlock();
+  if (cfg.start_on_connect && cfg.start_ms == 0) {
+    // The market's clock starts now: rebuild the (identical) model at the current wall time.
+    std::lock_guard mk(market_mu);
+    start_ms = wall_ms();
+    model = std::make_unique<MarketModel>(
+        MarketOptions{cfg.seed, cfg.symbols, start_ms, cfg.rate, cfg.max_trades, cfg.book_levels});
+  }
+  const auto wall_start = SteadyClock::now();
+  const Faults& cf = cfg.faults;
+
+  // Fault state, owned by this thread.
+  std::deque<MalformedKind> malformed_q;
+  std::vector<uint64_t> skip_left(specs.size(), 0);
+  uint64_t skip_any_left = 0;
+  std::vector<std::deque<int64_t>> late_next(specs.size());
+  std::deque<int64_t> late_any;
+  std::vector<LateFrame> late_q;
+  uint64_t trade_frames = 0;
+  SteadyClock::time_point stall_until{};
+
+  MarketEvent ev;
+  Batch batch;
+  std::vector<uint8_t> trade_skip, trade_late;
+  std::vector<int64_t> trade_late_ms;
+  std::string tmp;
+
+  for (;;) {
+    lk.lock();
+    if (stopping) return;
+    if (control_pending) {
+      control_pending = false;
+      if (ctl_stall_ms > 0) {
+        stall_until = std::max(stall_until, SteadyClock::now() + std::chrono::milliseconds(ctl_stall_ms));
+        ctl_stall_ms = 0;
+      }
+      for (MalformedKind k : ctl_malformed) malformed_q.push_back(k);
+      ctl_malformed.clear();
+      for (auto [sym, n] : ctl_skip) (sym < 0 ? skip_any_left : skip_left[sym]) += n;
+      ctl_skip.clear();
+      for (auto [sym, ms] : ctl_late) (sym < 0 ? late_any : late_next[sym]).push_back(ms);
+      ctl_late.clear();
+    }
+    lk.unlock();
+
+    auto now = SteadyClock::now();
+    if (now < stall_until) {
+      lk.lock();
+      ctl_cv.wait_until(lk, stall_until, [&] { return stopping; });
+      lk.unlock();
+      continue;
+    }
+    const int64_t due_ms =
+        start_ms + std::chrono::duration_cast<std::chrono::milliseconds>(now - wall_start).count();
+    batch.buf.clear();
+    batch.frames.clear();
+    int64_t next_due = MarketModel::kNever;
+    {
+      std::lock_guard mk(market_mu);
+      while (batch.frames.size() < kMaxBatchFrames && model->peek_time_ms() <= due_ms) {
+        model->next(ev);
+        const uint32_t sym = ev.symbol;
+        const SymbolSpec& spec = specs[sym];
+        SymbolHistory& h = hist[sym];
+        if (ev.kind == EventKind::kDepthUpdate) {
+          depth_generated.fetch_add(1, std::memory_order_relaxed);
+          const uint32_t sid = sym * kStreamKinds + kDepthStream;
+          if (stream_subscribers[sid].load(std::memory_order_relaxed) > 0) {
+            const size_t off = batch.buf.size();
+            append_depth_payload(batch.buf, spec.symbol, ev.depth, ev.event_time_ms);
+            batch.add(sid, off);
+          }
+          continue;
+        }
+        trades_generated.fetch_add(ev.trades.size(), std::memory_order_relaxed);
+        aggs_generated.fetch_add(ev.aggs.size(), std::memory_order_relaxed);
+        const size_t n = ev.trades.size();
+        trade_skip.assign(n, 0);
+        trade_late.assign(n, 0);
+        trade_late_ms.assign(n, 0);
+        for (size_t i = 0; i < n; ++i) {
+          const SimTrade& t = ev.trades[i];
+          const uint64_t ordinal = static_cast<uint64_t>(t.id - spec.first_trade_id) + 1;
+          h.trades.push_back(t);
+          bool skip = cf.skip_every > 0 && ordinal % cf.skip_every == 0;
+          if (!skip && skip_left[sym] > 0) {
+            --skip_left[sym];
+            skip = true;
+          } else if (!skip && skip_any_left > 0) {
+            --skip_any_left;
+            skip = true;
+          }
+          if (skip) {
+            trade_skip[i] = 1;
+            if (h.skipped.size() < 1'000'000) h.skipped.push_back(t.id);
+            continue;
+          }
+          if (cf.late_every > 0 && cf.late_ms > 0 && ordinal % cf.late_every == 0) {
+            trade_late[i] = 1;
+            trade_late_ms[i] = cf.late_ms;
+          } else if (!late_next[sym].empty()) {
+            trade_late[i] = 1;
+            trade_late_ms[i] = late_next[sym].front();
+            late_next[sym].pop_front();
+          } else if (!late_any.empty()) {
+            trade_late[i] = 1;
+            trade_late_ms[i] = late_any.front();
+            late_any.pop_front();
+          }
+        }
+        for (const auto& a : ev.aggs) h.aggs.push_back(a);
+        if (history_cap > 0) {
+          while (h.trades.size() > history_cap) h.trades.pop_front();
+          while (h.aggs.size() > history_cap) h.aggs.pop_front();
+        }
+        // @trade frames
+        const uint32_t tsid = sym * kStreamKinds + kTradeStream;
+        const bool want_trade = stream_subscribers[tsid].load(std::memory_order_relaxed) > 0;
+        for (size_t i = 0; i < n; ++i) {
+          if (trade_skip[i]) continue;
+          ++trade_frames;
+          bool malformed = cf.malformed_every > 0 && trade_frames % cf.malformed_every == 0;
+          MalformedKind kind = MalformedKind::kTruncated;
+          if (!malformed && !malformed_q.empty()) {
+            malformed = true;
+            kind = malformed_q.front();
+            malformed_q.pop_front();
+          }
+          if (!want_trade) continue;
+          tmp.clear();
+          append_trade_payload(tmp, spec.symbol, ev.trades[i], ev.event_time_ms);
+          if (malformed) {
+            const size_t off = batch.buf.size();
+            if (kind == MalformedKind::kTruncated) {
+              batch.buf.append(tmp, 0, tmp.size() / 2);
+            } else {
+              const size_t p = tmp.find("\"p\":\"");
+              const size_t e = tmp.find('"', p + 5);
+              batch.buf.append(tmp, 0, p + 5);
+              batch.buf.append("abc");
+              batch.buf.append(tmp, e, std::string::npos);
+            }
+            batch.add(tsid, off);
+          }
+          if (trade_late[i]) {
+            late_q.push_back({now + std::chrono::milliseconds(trade_late_ms[i]), tsid, tmp});
+          } else {
+            const size_t off = batch.buf.size();
+            batch.buf.append(tmp);
+            batch.add(tsid, off);
+          }
+        }
+        // @aggTrade frames: withheld with any of their trades, late with their first late one.
+        const uint32_t asid = sym * kStreamKinds + kAggStream;
+        if (stream_subscribers[asid].load(std::memory_order_relaxed) > 0) {
+          const int64_t first = ev.trades.empty() ? 0 : ev.trades.front().id;
+          for (const auto& a : ev.aggs) {
+            bool skip = false;
+            int64_t late_ms = 0;
+            for (int64_t id = a.first_trade_id; id <= a.last_trade_id; ++id) {
+              const size_t i = static_cast<size_t>(id - first);
+              if (trade_skip[i]) skip = true;
+              if (trade_late[i] && late_ms == 0) late_ms = trade_late_ms[i];
+            }
+            if (skip) continue;
+            tmp.clear();
+            append_agg_trade_payload(tmp, spec.symbol, a, ev.event_time_ms);
+            if (late_ms > 0) {
+              late_q.push_back({now + std::chrono::milliseconds(late_ms), asid, tmp});
+            } else {
+              const size_t off = batch.buf.size();
+              batch.buf.append(tmp);
+              batch.add(asid, off);
+            }
+          }
+        }
+      }
+      next_due = model->peek_time_ms();
+    }
+    // Late frames whose time has come go after this burst's newer frames.
+    SteadyClock::time_point late_wake = SteadyClock::time_point::max();
+    if (!late_q.empty()) {
+      std::stable_sort(late_q.begin(), late_q.end(),
+                       [](const LateFrame& a, const LateFrame& b) { return a.due < b.due; });
+      size_t k = 0;
+      while (k < late_q.size() && late_q[k].due <= now) {
+        const size_t off = batch.buf.size();
+        batch.buf.append(late_q[k].payload);
+        batch.add(late_q[k].stream, off);
+        ++k;
+      }
+      late_q.erase(late_q.begin(), late_q.begin() + static_cast<std::ptrdiff_t>(k));
+      if (!late_q.empty()) late_wake = late_q.front().due;
+    }
+    const bool full = batch.frames.size() >= kMaxBatchFrames;
+    deliver(batch);
+    if (next_due == MarketModel::kNever && late_q.empty()) ended.store(true);
+    if (full) continue;
+
+    auto wake = late_wake;
+    if (next_due != MarketModel::kNever) {
+      wake = std::min(wake, wall_start + std::chrono::milliseconds(next_due - start_ms));
+    }
+    lk.lock();
+    if (wake == SteadyClock::time_point::max()) {
+      ctl_cv.wait(lk, [&] { return stopping || control_pending; });
+    } else {
+      ctl_cv.wait_until(lk, wake, [&] { return stopping || control_pending; });
+    }
+    lk.unlock();
+  }
+}
+
+}  // namespace tickflow::exchange::simulator

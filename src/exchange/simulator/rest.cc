@@ -1,0 +1,304 @@
+// The simulator's Binance REST API (/api/v3/depth, aggTrades, trades, historicalTrades, ping,
+// time), its control endpoints (/_sim/fault, /_sim/stats), and the in-process equivalents
+// (Simulator::history(), inject_*()). Reads the history under market_mu; plain C++ (no Boost).
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <mutex>
+
+#include "exchange/simulator/server_impl.h"
+
+namespace tickflow::exchange::simulator {
+
+using namespace internal;
+
+int Simulator::Impl::stream_id(std::string_view name) const {
+  for (size_t i = 0; i < stream_names.size(); ++i) {
+    if (stream_names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void Simulator::Impl::on_subscribed() {
+  if (!cfg.start_on_connect) return;
+  {
+    std::lock_guard lk(ctl_mu);
+    if (market_started) return;
+    market_started = true;
+  }
+  ctl_cv.notify_all();
+}
+
+int Simulator::Impl::symbol_index(const std::string& symbol) const {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].symbol.size() != symbol.size()) continue;
+    bool same = true;
+    for (size_t k = 0; k < symbol.size() && same; ++k) {
+      same = specs[i].symbol[k] == std::toupper(static_cast<unsigned char>(symbol[k]));
+    }
+    if (same) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// ---- REST ----
+
+int Simulator::Impl::symbol_of(const Target& t, RestReply& err) const {
+  auto it = t.query.find("symbol");
+  if (it == t.query.end() || it->second.empty()) {
+    err = binance_error(400, -1102,
+                        "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    return -1;
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].symbol == it->second) return static_cast<int>(i);
+  }
+  err = binance_error(400, -1121, "Invalid symbol.");
+  return -1;
+}
+
+RestReply Simulator::Impl::handle_rest(std::string_view method, std::string_view target) {
+  const Target t = parse_target(target);
+  const bool get = method == "GET";
+  if (t.path == "/_sim/fault" && (method == "POST" || get)) return rest_fault(t);
+  if (t.path == "/_sim/stats" && get) return rest_stats();
+  if (!get) return binance_error(405, -1000, "Method not allowed.");
+  if (t.path == "/api/v3/ping") return {200, "{}"};
+  if (t.path == "/api/v3/time") {
+    RestReply r;
+    r.body = "{\"serverTime\":";
+    append_int(r.body, wall_ms());
+    r.body += "}";
+    return r;
+  }
+  if (t.path == "/api/v3/depth") return rest_depth(t);
+  if (t.path == "/api/v3/aggTrades") return rest_agg_trades(t);
+  if (t.path == "/api/v3/trades") return rest_trades(t, false);
+  if (t.path == "/api/v3/historicalTrades") return rest_trades(t, true);
+  return binance_error(404, -1000, "Unknown path " + t.path);
+}
+
+RestReply Simulator::Impl::rest_depth(const Target& t) {
+  RestReply err;
+  const int sym = symbol_of(t, err);
+  if (sym < 0) return err;
+  const IntParam limit = int_param(t, "limit");
+  if (limit.bad) return illegal_param("limit");
+  const int64_t n = limit.present ? std::clamp<int64_t>(limit.value, 1, 5000) : 100;
+  DepthSnapshot snap;
+  {
+    std::lock_guard mk(market_mu);
+    snap = model->snapshot(static_cast<size_t>(sym), static_cast<size_t>(n));
+  }
+  RestReply r;
+  append_depth_snapshot(r.body, snap);
+  return r;
+}
+
+RestReply Simulator::Impl::rest_agg_trades(const Target& t) {
+  RestReply err;
+  const int sym = symbol_of(t, err);
+  if (sym < 0) return err;
+  const IntParam limit = int_param(t, "limit");
+  const IntParam from = int_param(t, "fromId");
+  const IntParam start = int_param(t, "startTime");
+  const IntParam end = int_param(t, "endTime");
+  if (limit.bad) return illegal_param("limit");
+  if (from.bad) return illegal_param("fromId");
+  if (start.bad) return illegal_param("startTime");
+  if (end.bad) return illegal_param("endTime");
+  if (start.present && end.present && end.value - start.value > 3'600'000) {
+    return binance_error(400, -1127, "More than 1 hours between startTime and endTime.");
+  }
+  const size_t n = static_cast<size_t>(limit.present ? std::clamp<int64_t>(limit.value, 1, 1000) : 500);
+  RestReply r;
+  r.body = "[";
+  std::lock_guard mk(market_mu);
+  const auto& aggs = hist[sym].aggs;
+  size_t begin = 0;
+  if (from.present) {
+    if (!aggs.empty() && from.value > aggs.front().id) {
+      begin = std::min<size_t>(aggs.size(), static_cast<size_t>(from.value - aggs.front().id));
+    }
+  } else if (start.present) {
+    begin = static_cast<size_t>(
+        std::lower_bound(aggs.begin(), aggs.end(), start.value,
+                         [](const SimAggTrade& a, int64_t v) { return a.time_ms < v; }) -
+        aggs.begin());
+  } else if (end.present) {
+    const size_t stop = static_cast<size_t>(
+        std::upper_bound(aggs.begin(), aggs.end(), end.value,
+                         [](int64_t v, const SimAggTrade& a) { return v < a.time_ms; }) -
+        aggs.begin());
+    begin = stop > n ? stop - n : 0;
+  } else {
+    begin = aggs.size() > n ? aggs.size() - n : 0;
+  }
+  bool first = true;
+  for (size_t i = begin, k = 0; i < aggs.size() && k < n; ++i, ++k) {
+    if (end.present && aggs[i].time_ms > end.value) break;
+    if (start.present && !from.present && aggs[i].time_ms < start.value) continue;
+    if (!first) r.body.push_back(',');
+    first = false;
+    append_agg_trade_rest(r.body, aggs[i]);
+  }
+  r.body.push_back(']');
+  return r;
+}
+
+RestReply Simulator::Impl::rest_trades(const Target& t, bool historical) {
+  RestReply err;
+  const int sym = symbol_of(t, err);
+  if (sym < 0) return err;
+  const IntParam limit = int_param(t, "limit");
+  const IntParam from = int_param(t, "fromId");
+  if (limit.bad) return illegal_param("limit");
+  if (from.bad) return illegal_param("fromId");
+  const size_t n = static_cast<size_t>(limit.present ? std::clamp<int64_t>(limit.value, 1, 1000) : 500);
+  RestReply r;
+  r.body = "[";
+  std::lock_guard mk(market_mu);
+  const auto& trades = hist[sym].trades;
+  size_t begin = trades.size() > n ? trades.size() - n : 0;
+  if (historical && from.present) {
+    begin = 0;
+    if (!trades.empty() && from.value > trades.front().id) {
+      begin = std::min<size_t>(trades.size(), static_cast<size_t>(from.value - trades.front().id));
+    }
+  }
+  for (size_t i = begin, k = 0; i < trades.size() && k < n; ++i, ++k) {
+    if (k) r.body.push_back(',');
+    append_trade_rest(r.body, trades[i]);
+  }
+  r.body.push_back(']');
+  return r;
+}
+
+RestReply Simulator::Impl::rest_fault(const Target& t) {
+  int sym = -1;
+  if (t.query.count("symbol")) {
+    RestReply err;
+    sym = symbol_of(t, err);
+    if (sym < 0) return err;
+  }
+  bool any = false;
+  for (const char* name : {"drop", "drop_every", "stall_ms", "malformed", "skip_ids", "late_ms"}) {
+    const IntParam p = int_param(t, name);
+    if (p.bad) return illegal_param(name);
+    if (!p.present) continue;
+    any = true;
+    const std::string_view n = name;
+    if (n == "drop") {
+      if (p.value > 0) drop_all();
+    } else if (n == "drop_every") {
+      drop_every.store(static_cast<uint64_t>(p.value));
+    } else {
+      std::lock_guard lk(ctl_mu);
+      if (n == "stall_ms") ctl_stall_ms = std::max(ctl_stall_ms, p.value);
+      if (n == "malformed") {
+        auto k = t.query.find("kind");
+        const MalformedKind kind = (k != t.query.end() && k->second == "bad_price") ? MalformedKind::kBadPrice
+                                                                                      : MalformedKind::kTruncated;
+        ctl_malformed.insert(ctl_malformed.end(), static_cast<size_t>(std::min<int64_t>(p.value, 1'000'000)), kind);
+      }
+      if (n == "skip_ids") ctl_skip.emplace_back(sym, static_cast<uint64_t>(p.value));
+      if (n == "late_ms") ctl_late.emplace_back(sym, p.value);
+    }
+  }
+  if (!any) {
+    return binance_error(400, -1102,
+                         "one of drop, drop_every, stall_ms, malformed, skip_ids, late_ms is required");
+  }
+  signal_control();
+  return {200, "{\"ok\":true}"};
+}
+
+RestReply Simulator::Impl::rest_stats() {
+  RestReply r;
+  auto add = [&](const char* k, uint64_t v, bool first = false) {
+    if (!first) r.body += ',';
+    r.body += '"';
+    r.body += k;
+    r.body += "\":";
+    append_int(r.body, static_cast<int64_t>(v));
+  };
+  r.body = "{";
+  add("messages_sent", messages_sent.load(), true);
+  add("bytes_sent", bytes_sent.load());
+  add("trades_generated", trades_generated.load());
+  add("agg_trades_generated", aggs_generated.load());
+  add("depth_updates_generated", depth_generated.load());
+  add("clients", clients.load());
+  add("connections_total", connections_total.load());
+  add("connections_dropped", connections_dropped.load());
+  add("rest_requests", rest_requests.load());
+  r.body += ",\"market_ended\":";
+  r.body += ended.load() ? "true" : "false";
+  r.body += "}";
+  return r;
+}
+
+template <typename T>
+std::vector<T> copy_of(const std::deque<T>& d) {
+  return std::vector<T>(d.begin(), d.end());
+}
+
+std::vector<SimTrade> Simulator::history(const std::string& symbol) const {
+  std::lock_guard mk(impl_->market_mu);
+  if (!impl_->model) return {};
+  const int i = impl_->model->symbol_index(symbol);
+  return i < 0 ? std::vector<SimTrade>{} : copy_of(impl_->hist[i].trades);
+}
+
+std::vector<SimAggTrade> Simulator::agg_history(const std::string& symbol) const {
+  std::lock_guard mk(impl_->market_mu);
+  if (!impl_->model) return {};
+  const int i = impl_->model->symbol_index(symbol);
+  return i < 0 ? std::vector<SimAggTrade>{} : copy_of(impl_->hist[i].aggs);
+}
+
+std::vector<int64_t> Simulator::skipped_trade_ids(const std::string& symbol) const {
+  std::lock_guard mk(impl_->market_mu);
+  if (!impl_->model) return {};
+  const int i = impl_->model->symbol_index(symbol);
+  return i < 0 ? std::vector<int64_t>{} : impl_->hist[i].skipped;
+}
+
+void Simulator::inject_drop() { impl_->drop_all(); }
+void Simulator::inject_drop_every(uint64_t n) { impl_->drop_every.store(n); }
+
+void Simulator::inject_stall(int64_t ms) {
+  {
+    std::lock_guard lk(impl_->ctl_mu);
+    impl_->ctl_stall_ms = std::max(impl_->ctl_stall_ms, ms);
+  }
+  impl_->signal_control();
+}
+
+void Simulator::inject_malformed(uint64_t n, MalformedKind kind) {
+  {
+    std::lock_guard lk(impl_->ctl_mu);
+    impl_->ctl_malformed.insert(impl_->ctl_malformed.end(), static_cast<size_t>(std::min<uint64_t>(n, 1'000'000)), kind);
+  }
+  impl_->signal_control();
+}
+
+void Simulator::inject_skip(uint64_t n, const std::string& symbol) {
+  const int sym = symbol.empty() ? -1 : impl_->symbol_index(symbol);
+  {
+    std::lock_guard lk(impl_->ctl_mu);
+    impl_->ctl_skip.emplace_back(sym, n);
+  }
+  impl_->signal_control();
+}
+
+void Simulator::inject_late(int64_t ms, const std::string& symbol) {
+  const int sym = symbol.empty() ? -1 : impl_->symbol_index(symbol);
+  {
+    std::lock_guard lk(impl_->ctl_mu);
+    impl_->ctl_late.emplace_back(sym, ms);
+  }
+  impl_->signal_control();
+}
+
+}  // namespace tickflow::exchange::simulator

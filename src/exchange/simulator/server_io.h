@@ -1,0 +1,29 @@
+// Private to the simulator library: the Asio half of Simulator::Impl, shared by the two TUs
+// that compile Asio (server.cc: accept, HTTP, lifecycle; ws_session.cc: WebSocket sessions).
+//
+// Thread-safety: the io_context runs on Impl::io_thread; the acceptor is used on that thread only.
+#pragma once
+
+#include <utility>  // before Boost (Boost 1.74 Asio on GCC 12)
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "exchange/simulator/server_impl.h"
+
+namespace tickflow::exchange::simulator {
+
+struct Simulator::Impl::Io {
+  boost::asio::io_context ioc{1};
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor;
+};
+
+// Io thread: turns a socket whose WebSocket handshake is done into a registered session
+// (`leftover`: bytes already read past the handshake; `url_streams`: streams named in the URL).
+void accept_ws_session(Simulator::Impl& sim, boost::asio::ip::tcp::socket sock, bool combined,
+                       std::string leftover, const std::vector<std::string>& url_streams);
+
+}  // namespace tickflow::exchange::simulator
