@@ -307,8 +307,8 @@ struct MarketModel::Impl {
       SymbolState st(spec, opt.book_levels);
       st.log_mid = std::log(static_cast<double>(spec.start_price) / kUnitsPerOne);
       st.sigma = spec.annual_vol / std::sqrt(kSecondsPerYear);
-      st.next_trade_id = spec.first_trade_id;
-      st.next_agg_id = spec.first_agg_id;
+      st.next_trade_id = spec.first_trade_id + opt.id_offset;
+      st.next_agg_id = spec.first_agg_id + opt.id_offset;
       syms.push_back(std::move(st));
       total += spec.weight;
       cum_weight.push_back(total);

@@ -112,6 +112,9 @@ struct MarketOptions {
   double rate = 1000;        // mean trades per second of virtual time, all symbols together
   int64_t max_trades = 0;    // 0 = endless; else exactly this many trades, then the end
   int book_levels = 1000;    // levels per side kept in the book (REST limit up to this)
+  // Added to every symbol's first trade id and first aggregate id. A simulator restarted with
+  // an offset that grows with wall time keeps ids increasing across restarts (the demo does).
+  int64_t id_offset = 0;
 };
 
 class MarketModel {

@@ -20,7 +20,7 @@ void Simulator::Impl::pacer_loop() {
     std::lock_guard mk(market_mu);
     start_ms = wall_ms();
     model = std::make_unique<MarketModel>(
-        MarketOptions{cfg.seed, cfg.symbols, start_ms, cfg.rate, cfg.max_trades, cfg.book_levels});
+        MarketOptions{cfg.seed, cfg.symbols, start_ms, cfg.rate, cfg.max_trades, cfg.book_levels, cfg.id_offset});
   }
   const auto wall_start = SteadyClock::now();
   const Faults& cf = cfg.faults;

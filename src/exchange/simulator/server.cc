@@ -140,7 +140,7 @@ Status Simulator::Impl::start() {
     if (s.empty()) return Status::invalid_argument("simulator: empty symbol");
   }
   start_ms = cfg.start_ms != 0 ? cfg.start_ms : wall_ms();
-  MarketOptions mo{cfg.seed, cfg.symbols, start_ms, cfg.rate, cfg.max_trades, cfg.book_levels};
+  MarketOptions mo{cfg.seed, cfg.symbols, start_ms, cfg.rate, cfg.max_trades, cfg.book_levels, cfg.id_offset};
   model = std::make_unique<MarketModel>(mo);
   specs = model->symbols();
   for (const auto& s : specs) {

@@ -57,6 +57,8 @@ struct SimulatorConfig {
   // 0 = endless; else the market stops after exactly this many trades (REST keeps serving them,
   // and keeps the whole history). Endless markets keep the last kHistoryTrades trades in REST.
   int64_t max_trades = 0;
+  // Added to the first trade and aggregate ids of every symbol (see MarketOptions::id_offset).
+  int64_t id_offset = 0;
   // The market clock starts when the first WS client subscribes to a stream.
   bool start_on_connect = false;
   int book_levels = 1000;  // per side; REST depth limit is capped by it

@@ -250,6 +250,27 @@ TEST(MarketModelTest, MaxTradesEndsTheMarketExactly) {
   EXPECT_EQ(m.peek_time_ms(), MarketModel::kNever);
 }
 
+TEST(MarketModelTest, IdOffsetShiftsIdsAndNothingElse) {
+  MarketOptions base{5, {"BTCUSDT", "ETHUSDT"}, 1705276800000, 1000, 500};
+  MarketOptions shifted = base;
+  shifted.id_offset = 1'000'000'000;
+  MarketModel a(base), b(shifted);
+  MarketEvent ea, eb;
+  int compared = 0;
+  while (a.next(ea)) {
+    ASSERT_TRUE(b.next(eb));
+    ASSERT_EQ(ea.trades.size(), eb.trades.size());
+    for (size_t i = 0; i < ea.trades.size(); ++i) {
+      EXPECT_EQ(eb.trades[i].id, ea.trades[i].id + shifted.id_offset);
+      EXPECT_EQ(eb.trades[i].price, ea.trades[i].price);
+      EXPECT_EQ(eb.trades[i].time_ms, ea.trades[i].time_ms);
+      ++compared;
+    }
+    for (size_t i = 0; i < ea.aggs.size(); ++i) EXPECT_EQ(eb.aggs[i].id, ea.aggs[i].id + shifted.id_offset);
+  }
+  EXPECT_EQ(compared, 500);
+}
+
 using Book = std::map<int64_t, int64_t>;
 void apply(Book& b, const std::vector<PriceLevel>& levels) {
   for (const auto& l : levels) {
