@@ -16,11 +16,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "bus/factory.h"
 #include "core/clock.h"
@@ -79,6 +84,44 @@ double histogram_quantile(const std::string& text, const std::string& name, doub
     if (c >= q * total) return b * 1000.0;
   return -1;
 }
+
+// CPU seconds (user + system) per thread name of this process. Threads inherit the name of
+// the thread that created them, so naming the main thread before each component's start()
+// attributes the component's threads to it.
+std::map<std::string, double> cpu_by_thread_name() {
+  std::map<std::string, double> out;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string path = std::string("/proc/self/task/") + e->d_name + "/stat";
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) continue;
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    std::string line(buf);
+    auto open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::string name = line.substr(open + 1, close - open - 1);
+    // Fields after ")": state(3) ... utime(14) stime(15).
+    const char* p = line.c_str() + close + 2;
+    unsigned long long utime = 0, stime = 0;
+    int field = 3;
+    while (*p && field < 14) {
+      if (*p == ' ') ++field;
+      ++p;
+    }
+    if (std::sscanf(p, "%llu %llu", &utime, &stime) == 2)
+      out[name] += static_cast<double>(utime + stime) / tick;
+  }
+  closedir(d);
+  return out;
+}
+
+void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
 double pct(std::vector<double>& v, double q) {
   if (v.empty()) return 0;
@@ -141,12 +184,21 @@ int main(int argc, char** argv) {
   simc.symbols.assign(kSymbols, kSymbols + nsym);
   exchange::simulator::Simulator sim(simc);
 
-  for (Status st : {loader.start(), processor.start(), gateway.start(), server.start(), sim.start()}) {
+  // Threads inherit the creating thread's name: name the main thread after each component
+  // while it starts, for the per-thread CPU report.
+  std::vector<std::pair<const char*, std::function<Status()>>> starts = {
+      {"loader", [&] { return loader.start(); }},     {"processor", [&] { return processor.start(); }},
+      {"gateway", [&] { return gateway.start(); }},   {"http-server", [&] { return server.start(); }},
+      {"simulator", [&] { return sim.start(); }}};
+  for (auto& [name, start] : starts) {
+    name_this_thread(name);
+    Status st = start();
     if (!st) {
-      std::fprintf(stderr, "start failed: %s\n", st.message().c_str());
+      std::fprintf(stderr, "start failed (%s): %s\n", name, st.message().c_str());
       return 1;
     }
   }
+  name_this_thread("ws-client");
 
   // One WebSocket client per symbol, subscribed to the first timeframe's series.
   std::atomic<bool> stop{false};
@@ -188,10 +240,12 @@ int main(int argc, char** argv) {
   cc.trade_stream = "trade";
   for (int s = 0; s < nsym; ++s) cc.symbols.push_back(kSymbols[s]);
   exchange::binance::Collector collector(cc, **bus, clock);
+  name_this_thread("collector");
   if (Status st = collector.start(); !st) {
     std::fprintf(stderr, "collector: %s\n", st.message().c_str());
     return 1;
   }
+  name_this_thread("e2e_load");
 
   std::printf("e2e_load: %.0f trades/s over %d symbols, timeframes %s, provisional every %d ms; warmup %d s, measure %d s\n",
               rate, nsym, timeframes.c_str(), provisional_ms, warmup, seconds);
@@ -199,9 +253,11 @@ int main(int argc, char** argv) {
   measuring = true;
   auto c0 = collector.stats();
   auto p0 = processor.stats();
+  auto cpu0 = cpu_by_thread_name();
   TimestampNs t0 = clock.now_ns();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   TimestampNs t1 = clock.now_ns();
+  auto cpu1 = cpu_by_thread_name();
   measuring = false;
   auto c1 = collector.stats();
   auto p1 = processor.stats();
@@ -217,6 +273,28 @@ int main(int argc, char** argv) {
 
   // Receive time of every trade the collector published (the log holds ts_recv).
   std::unordered_map<std::string, std::unordered_map<int64_t, TimestampNs>> recv_of;
+  // Append (commit) time of every trade in raw.market-data, and of the first candle update
+  // carrying each last_trade_id in normalized.ohlcv: the stage boundaries.
+  std::unordered_map<std::string, std::unordered_map<int64_t, TimestampNs>> raw_commit_of, candle_commit_of;
+  {
+    auto topic = (*bus)->topic(topics::kNormalizedOhlcv);
+    std::vector<bus::Record> recs;
+    for (int32_t p = 0; topic && p < topic->partitions; ++p) {
+      int64_t from = 0;
+      while (true) {
+        recs.clear();
+        if (!(*bus)->read(topics::kNormalizedOhlcv, p, from, 10000, recs) || recs.empty()) break;
+        for (const auto& r : recs) {
+          auto c = codec::decode_candle(r.value);
+          if (!c || c->last_trade_id < 0) continue;
+          auto& m = candle_commit_of[c->exchange_symbol];
+          auto [it, fresh] = m.emplace(c->last_trade_id, r.timestamp);
+          if (!fresh) it->second = std::min(it->second, r.timestamp);
+        }
+        from = recs.back().offset + 1;
+      }
+    }
+  }
   {
     auto topic = (*bus)->topic(topics::kRawMarketData);
     std::vector<bus::Record> recs;
@@ -227,13 +305,16 @@ int main(int argc, char** argv) {
         if (!(*bus)->read(topics::kRawMarketData, p, from, 10000, recs) || recs.empty()) break;
         for (const auto& r : recs) {
           auto t = codec::decode_trade(r.value);
-          if (t) recv_of[t->exchange_symbol][t->trade_id] = t->ts_recv;
+          if (t) {
+            recv_of[t->exchange_symbol][t->trade_id] = t->ts_recv;
+            raw_commit_of[t->exchange_symbol][t->trade_id] = r.timestamp;
+          }
         }
         from = recs.back().offset + 1;
       }
     }
   }
-  std::vector<double> recv_lat_ms;
+  std::vector<double> recv_lat_ms, stage_collect_ms, stage_process_ms, stage_serve_ms;
   // Latency: arrival − T of the update's newest trade.
   std::vector<double> lat_ms;
   size_t updates = 0;
@@ -241,10 +322,20 @@ int main(int argc, char** argv) {
     std::map<int64_t, int64_t> t_of;
     for (const auto& tr : sim.history(kSymbols[s])) t_of[tr.id] = tr.time_ms;
     const auto& recv = recv_of[kSymbols[s]];
+    const auto& raw_commit = raw_commit_of[kSymbols[s]];
+    const auto& candle_commit = candle_commit_of[kSymbols[s]];
     for (const auto& a : arrivals[static_cast<size_t>(s)]) {
       ++updates;
-      if (auto r = recv.find(a.last_trade_id); r != recv.end())
+      if (auto r = recv.find(a.last_trade_id); r != recv.end()) {
         recv_lat_ms.push_back(static_cast<double>(a.at - r->second) / kNsPerMs);
+        auto rc = raw_commit.find(a.last_trade_id);
+        auto cc = candle_commit.find(a.last_trade_id);
+        if (rc != raw_commit.end() && cc != candle_commit.end()) {
+          stage_collect_ms.push_back(static_cast<double>(rc->second - r->second) / kNsPerMs);
+          stage_process_ms.push_back(static_cast<double>(cc->second - rc->second) / kNsPerMs);
+          stage_serve_ms.push_back(static_cast<double>(a.at - cc->second) / kNsPerMs);
+        }
+      }
       auto it = t_of.find(a.last_trade_id);
       if (it == t_of.end()) continue;
       lat_ms.push_back(static_cast<double>(a.at - it->second * kNsPerMs) / kNsPerMs);
@@ -261,6 +352,21 @@ int main(int argc, char** argv) {
   std::printf("latency collector receive → WS arrival (ms, %zu samples): p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
               recv_lat_ms.size(), pct(recv_lat_ms, 0.50), pct(recv_lat_ms, 0.99), pct(recv_lat_ms, 0.999),
               pct(recv_lat_ms, 1.0));
+  std::printf("stages of the same samples (ms; p50 / p99 / p99.9):\n");
+  for (auto& [label, v] : std::vector<std::pair<const char*, std::vector<double>*>>{
+           {"receive → raw commit (collector)", &stage_collect_ms},
+           {"raw commit → candle commit (processor)", &stage_process_ms},
+           {"candle commit → WS arrival (gateway, server)", &stage_serve_ms}}) {
+    std::printf("  %-46s %6.2f / %6.2f / %6.2f\n", label, pct(*v, 0.5), pct(*v, 0.99), pct(*v, 0.999));
+  }
+  std::printf("CPU during the measurement, by thread (%% of one core):");
+  double total_cpu = 0;
+  for (const auto& [name, sec] : cpu1) {
+    double d = sec - (cpu0.count(name) ? cpu0[name] : 0.0);
+    total_cpu += d;
+    if (d / secs >= 0.005) std::printf(" %s %.0f%%,", name.c_str(), 100.0 * d / secs);
+  }
+  std::printf(" total %.0f%%\n", 100.0 * total_cpu / secs);
   const std::string metrics = obs::render_text();
   std::printf("stage latencies from the Prometheus histograms (upper bucket bounds, ms; p50 / p99):\n");
   for (const char* name : {"tickflow_collector_feed_lag_seconds", "tickflow_processor_e2e_latency_seconds",

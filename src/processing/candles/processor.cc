@@ -6,6 +6,8 @@
 #include <map>
 #include <utility>
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
@@ -275,6 +277,7 @@ void CandleProcessor::stop() {
 }
 
 void CandleProcessor::run_loop() {
+  pthread_setname_np(pthread_self(), "tf-processor");  // `top -H`, perf
   DurationNs backoff = kMinBackoff;
   for (;;) {
     uint64_t version = bus_.data_version(topics::kRawMarketData);
