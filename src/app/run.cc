@@ -133,6 +133,10 @@ int cmd_run(const AppConfig& c) {
     exchange::simulator::SimulatorConfig sim;
     sim.seed = c.demo.seed;
     sim.rate = c.demo.rate;
+    // A restarted demo gets a new simulator: offset its ids by the wall clock (1,000 ids per
+    // millisecond since 2023-11-14) so they keep increasing across restarts and the resumed
+    // pipeline takes the new trades as new, not as duplicates of the previous run's.
+    sim.id_offset = (clock.now_ns() / kNsPerMs - 1'700'000'000'000LL) * 1000;
     sim.symbols.clear();
     for (const auto& s : c.demo.symbols) sim.symbols.push_back(binance_symbol_from_unified(s));
     simulator = std::make_unique<exchange::simulator::Simulator>(sim);

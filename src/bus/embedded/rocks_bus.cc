@@ -127,6 +127,88 @@ void RocksEventBus::TxnBuffer::clear() {
   states.clear();
 }
 
+void RocksEventBus::Tail::push(int64_t offset, TimestampNs ts, std::string_view key,
+                               std::string_view value, size_t max_records, size_t max_bytes) {
+  const size_t size = key.size() + value.size();
+  if (count > 0 && first + static_cast<int64_t>(count) != offset) {
+    count = 0;  // not contiguous (cannot happen under commit_mu_): start over
+    bytes = 0;
+  }
+  if (count == 0) first = offset;
+  if (size > max_bytes) {  // never fits: the tail restarts after it
+    count = 0;
+    bytes = 0;
+    first = offset + 1;
+    return;
+  }
+  while (count > 0 && (count >= max_records || bytes + size > max_bytes)) {
+    bytes -= slots[head].data.size();
+    head = (head + 1) % slots.size();
+    --count;
+    ++first;
+  }
+  if (count == slots.size()) {  // every slot is in use and count < max_records: grow the ring
+    std::rotate(slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(head), slots.end());
+    head = 0;
+    slots.emplace_back();
+  }
+  Slot& slot = slots[(head + count) % slots.size()];
+  // A slot keeps its capacity; give back what one unusually large record left behind.
+  if (slot.data.capacity() > 4096 && slot.data.capacity() > 4 * size) std::string().swap(slot.data);
+  slot.timestamp = ts;
+  slot.key_len = static_cast<uint32_t>(key.size());
+  slot.data.assign(key.data(), key.size());
+  slot.data.append(value.data(), value.size());
+  ++count;
+  bytes += size;
+}
+
+void RocksEventBus::Tail::trim_below(int64_t offset) {
+  while (count > 0 && first < offset) {
+    bytes -= slots[head].data.size();
+    head = (head + 1) % slots.size();
+    --count;
+    ++first;
+  }
+  if (count == 0 && first < offset) first = offset;
+}
+
+void RocksEventBus::init_partitions(TopicState& t, bool with_tail) const {
+  t.next.reset(new std::atomic<int64_t>[t.config.partitions]);
+  t.begin.reset(new std::atomic<int64_t>[t.config.partitions]);
+  for (int32_t p = 0; p < t.config.partitions; ++p) {
+    t.next[p].store(0);
+    t.begin[p].store(0);
+  }
+  if (with_tail) t.tails.reset(new Tail[t.config.partitions]);
+}
+
+void RocksEventBus::notify_topics(const std::vector<TopicState*>& grew) const {
+  if (grew.empty()) return;
+  {
+    std::lock_guard dl(data_mu_);
+    for (TopicState* t : grew) t->version.fetch_add(1, std::memory_order_acq_rel);
+  }
+  for (TopicState* t : grew) t->cv.notify_all();
+}
+
+RocksBusTailStats RocksEventBus::tail_stats() const {
+  RocksBusTailStats stats;
+  std::shared_lock lk(topics_mu_);
+  for (const auto& [name, t] : topics_) {
+    if (!t->tails) continue;
+    for (int32_t p = 0; p < t->config.partitions; ++p) {
+      const Tail& tail = t->tails[p];
+      std::lock_guard tl(tail.mu);
+      stats.hits += tail.hits;
+      stats.misses += tail.misses;
+      stats.records += tail.count;
+      stats.bytes += tail.bytes;
+    }
+  }
+  return stats;
+}
+
 RocksEventBus::RocksEventBus(RocksBusOptions options)
     : options_(std::move(options)),
       clock_(options_.clock ? options_.clock : &SystemClock::instance()) {}
@@ -222,12 +304,7 @@ Status RocksEventBus::catch_up() const {
       t->config.partitions = static_cast<int32_t>(get_be32(v.data()));
       t->config.retention = static_cast<DurationNs>(get_be64(v.data() + 4));
       if (t->config.partitions <= 0) continue;
-      t->next.reset(new std::atomic<int64_t>[t->config.partitions]);
-      t->begin.reset(new std::atomic<int64_t>[t->config.partitions]);
-      for (int32_t p = 0; p < t->config.partitions; ++p) {
-        t->next[p].store(0);
-        t->begin[p].store(0);
-      }
+      init_partitions(*t, /*with_tail=*/false);
       t->appended_counter = &BusProbe::get().appended_family.Add({{"topic", name}});
       std::unique_lock wl(topics_mu_);
       const_cast<RocksEventBus*>(this)->topics_.emplace(name, std::move(t));
@@ -257,13 +334,7 @@ Status RocksEventBus::catch_up() const {
       if (changed) grew.push_back(t.get());
     }
   }
-  if (!grew.empty()) {
-    {
-      std::lock_guard dl(data_mu_);
-      for (TopicState* t : grew) t->version.fetch_add(1, std::memory_order_acq_rel);
-    }
-    data_cv_.notify_all();
-  }
+  notify_topics(grew);
   return Status::ok();
 }
 
@@ -280,8 +351,7 @@ Status RocksEventBus::load() {
     t->config.retention = static_cast<DurationNs>(get_be64(v.data() + 4));
     if (t->config.partitions <= 0)
       return Status::corruption("bus topic " + t->config.name + " has no partitions");
-    t->next.reset(new std::atomic<int64_t>[t->config.partitions]);
-    t->begin.reset(new std::atomic<int64_t>[t->config.partitions]);
+    init_partitions(*t, tail_enabled());
     for (int32_t p = 0; p < t->config.partitions; ++p) {
       std::string key = partition_key(t->config.name, p);
       std::string val;
@@ -347,12 +417,7 @@ Status RocksEventBus::create_topic(const TopicConfig& config) {
   }
   auto t = std::make_unique<TopicState>();
   t->config = config;
-  t->next.reset(new std::atomic<int64_t>[config.partitions]);
-  t->begin.reset(new std::atomic<int64_t>[config.partitions]);
-  for (int32_t p = 0; p < config.partitions; ++p) {
-    t->next[p].store(0);
-    t->begin[p].store(0);
-  }
+  init_partitions(*t, tail_enabled());
   t->appended_counter = &BusProbe::get().appended_family.Add({{"topic", config.name}});
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
@@ -401,8 +466,12 @@ Status RocksEventBus::commit_buffer(const TxnBuffer& txn) {
     int64_t next;
     uint64_t appended;
     std::string prefix;  // topic \0 be32(partition)
+    int64_t fill;        // next offset to put into the tail
   };
   std::vector<Touch> touched;
+  const bool tail_on = tail_enabled();
+  std::vector<uint32_t> append_touch;  // per append: its index in touched (tail only)
+  if (tail_on) append_touch.reserve(txn.appends.size());
   rocksdb::WriteBatch batch;
   std::vector<TopicState*> topic_states(txn.topic_names.size(), nullptr);
 
@@ -432,10 +501,11 @@ Status RocksEventBus::commit_buffer(const TxnBuffer& txn) {
       }
     }
     if (t == nullptr) {
-      touched.push_back({topic, p, topic->next[p].load(std::memory_order_relaxed), 0,
-                         partition_key(topic->config.name, p)});
+      const int64_t next = topic->next[p].load(std::memory_order_relaxed);
+      touched.push_back({topic, p, next, 0, partition_key(topic->config.name, p), next});
       t = &touched.back();
     }
+    if (tail_on) append_touch.push_back(static_cast<uint32_t>(t - touched.data()));
     char offset_be[8];
     for (int i = 0; i < 8; ++i)
       offset_be[i] = static_cast<char>(static_cast<uint64_t>(t->next) >> (56 - 8 * i));
@@ -474,22 +544,28 @@ Status RocksEventBus::commit_buffer(const TxnBuffer& txn) {
     return write_error(s, "commit");
   }
   last_ts_ = ts;
+  if (tail_on) {
+    // Into the tails before the new end offsets are published: a reader bounded by the end
+    // offset it loaded finds every record it may ask for.
+    cursor = txn.bytes.data();
+    size_t i = 0;
+    for (const TxnBuffer::Append& a : txn.appends) {
+      Touch& t = touched[append_touch[i++]];
+      const std::string_view key(cursor, a.key_len);
+      const std::string_view value(cursor + a.key_len, a.value_len);
+      cursor += a.key_len + a.value_len;
+      Tail& tail = t.topic->tails[t.partition];
+      std::lock_guard tl(tail.mu);
+      tail.push(t.fill++, ts, key, value, options_.tail_records, options_.tail_bytes);
+    }
+  }
+  std::vector<TopicState*> grew;
   for (const Touch& t : touched) {
     t.topic->next[t.partition].store(t.next, std::memory_order_release);
     t.topic->appended_counter->Increment(static_cast<double>(t.appended));
+    if (std::find(grew.begin(), grew.end(), t.topic) == grew.end()) grew.push_back(t.topic);
   }
-  if (!touched.empty()) {
-    {
-      std::lock_guard lk(data_mu_);
-      const TopicState* last = nullptr;
-      for (const Touch& t : touched) {
-        if (t.topic == last) continue;
-        t.topic->version.fetch_add(1, std::memory_order_acq_rel);
-        last = t.topic;
-      }
-    }
-    data_cv_.notify_all();
-  }
+  notify_topics(grew);
   probe.commits.Increment();
   probe.commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -541,6 +617,11 @@ Result<int64_t> RocksEventBus::enforce_retention(TimestampNs now) {
       rocksdb::Status s = db_->Write(wo, &batch);
       if (!s.ok()) return write_error(s, "retention");
       t->begin[p].store(lo, std::memory_order_release);
+      if (t->tails) {
+        Tail& tail = t->tails[p];
+        std::lock_guard tl(tail.mu);
+        tail.trim_below(lo);
+      }
       removed += lo - begin;
     }
   }

@@ -10,6 +10,29 @@
 
 namespace tickflow::bus::embedded {
 
+bool RocksEventBus::Tail::read(std::string_view topic, int32_t partition, int64_t from,
+                               int64_t stop, std::vector<Record>& out) const {
+  std::lock_guard lk(mu);
+  if (count == 0 || from < first || stop > first + static_cast<int64_t>(count)) {
+    ++misses;
+    return false;
+  }
+  ++hits;
+  const size_t need = out.size() + static_cast<size_t>(stop - from);
+  if (out.capacity() < need) out.reserve(std::max(need, 2 * out.capacity()));
+  for (int64_t o = from; o < stop; ++o) {
+    const Slot& slot = slots[(head + static_cast<size_t>(o - first)) % slots.size()];
+    Record& r = out.emplace_back();
+    r.topic.assign(topic.data(), topic.size());
+    r.partition = partition;
+    r.offset = o;
+    r.timestamp = slot.timestamp;
+    r.key.assign(slot.data.data(), slot.key_len);
+    r.value.assign(slot.data.data() + slot.key_len, slot.data.size() - slot.key_len);
+  }
+  return true;
+}
+
 Status RocksEventBus::read(std::string_view topic, int32_t partition, int64_t from_offset,
                            size_t max_records, std::vector<Record>& out) const {
   const TopicState* t = find_topic(topic);
@@ -21,6 +44,12 @@ Status RocksEventBus::read(std::string_view topic, int32_t partition, int64_t fr
   const int64_t end = t->next[partition].load(std::memory_order_acquire);
   const int64_t from = std::max(from_offset, t->begin[partition].load(std::memory_order_acquire));
   if (from >= end || max_records == 0) return Status::ok();
+  if (t->tails) {
+    const int64_t stop =
+        max_records < static_cast<uint64_t>(end - from) ? from + static_cast<int64_t>(max_records)
+                                                        : end;
+    if (t->tails[partition].read(topic, partition, from, stop, out)) return Status::ok();
+  }
   const std::string lower = log_key(topic, partition, from);
   const std::string upper = log_key(topic, partition, end);
   rocksdb::Slice upper_slice(upper);
@@ -61,6 +90,11 @@ Result<Record> RocksEventBus::read_one(std::string_view topic, int32_t partition
   if (offset < t->begin[partition].load(std::memory_order_acquire) ||
       offset >= t->next[partition].load(std::memory_order_acquire)) {
     return Status::not_found("no record at " + where);
+  }
+  if (t->tails) {
+    std::vector<Record> one;
+    if (t->tails[partition].read(topic, partition, offset, offset + 1, one))
+      return std::move(one.front());
   }
   std::string v;
   rocksdb::Status s =
@@ -159,6 +193,9 @@ uint64_t RocksEventBus::wait_for_data(std::string_view topic, uint64_t seen,
     t = find_topic(topic);
     return t == nullptr ? 0 : t->version.load(std::memory_order_acquire);
   }
+  // Versions and the wake generation change under data_mu_ and are checked under it here, so
+  // a commit between the check and the wait cannot be missed. Each topic has its own
+  // condition variable: commits to other topics do not wake this thread.
   const TopicState* t = find_topic(topic);
   std::unique_lock lk(data_mu_);
   const uint64_t generation = wake_generation_;
@@ -166,10 +203,22 @@ uint64_t RocksEventBus::wait_for_data(std::string_view topic, uint64_t seen,
     return (t != nullptr && t->version.load(std::memory_order_acquire) != seen) ||
            wake_generation_ != generation;
   };
-  if (timeout > 0) {
-    data_cv_.wait_for(lk, std::chrono::nanoseconds(timeout), changed);
+  if (timeout > 0 && !changed()) {
+    std::condition_variable& cv = t != nullptr ? t->cv : data_cv_;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout);
+    ++blocked_waiters_;
+    do {
+      if (cv.wait_until(lk, deadline) == std::cv_status::timeout) break;
+      ++waiter_wakeups_;
+    } while (!changed());
+    --blocked_waiters_;
   }
   return t == nullptr ? 0 : t->version.load(std::memory_order_acquire);
+}
+
+RocksBusWaitStats RocksEventBus::wait_stats() const {
+  std::lock_guard lk(data_mu_);
+  return {blocked_waiters_, waiter_wakeups_};
 }
 
 void RocksEventBus::wake_all() {
@@ -178,6 +227,9 @@ void RocksEventBus::wake_all() {
     ++wake_generation_;
   }
   data_cv_.notify_all();
+  // Every waiter found its topic before taking data_mu_, so it is in the table here.
+  std::shared_lock lk(topics_mu_);
+  for (const auto& [name, t] : topics_) t->cv.notify_all();
 }
 
 }  // namespace tickflow::bus::embedded

@@ -1,22 +1,23 @@
-// Binance frame parser: a fast path for the exact trade/aggTrade layouts Binance sends, with
-// simdjson On-Demand as the general (and fallback) path. Both produce identical results: the
-// fast path accepts only a strict subset of JSON (no escapes, no whitespace, no non-ASCII, the
-// documented key order) and defers every other input, including every error, to simdjson.
+// Binance frame parser: simdjson On-Demand as the general (and fallback) path,
+// parse_agg_trades_response and FrameParser construction. FrameParser::parse and the fast path
+// for the exact trade/aggTrade layouts Binance sends are in parse_fast.cc. Both paths produce
+// identical results: the fast path accepts only a strict subset of JSON (no escapes, no
+// whitespace, no non-ASCII, the documented key order) and defers every other input, including
+// every error, to simdjson.
 #include "exchange/binance/parse.h"
 
 #include <simdjson.h>
 
-#include <cstring>
-#include <unordered_map>
 #include <utility>
 
 #include "core/symbol.h"
-#include "core/symbol_hash.h"
+#include "exchange/binance/parse_impl.h"
 
 namespace tickflow::exchange::binance {
-namespace {
 
-namespace od = simdjson::ondemand;
+using namespace internal;
+
+namespace {
 
 constexpr std::string_view kMalformedJson = "malformed_json";
 constexpr std::string_view kMissingField = "missing_field";
@@ -24,36 +25,6 @@ constexpr std::string_view kBadField = "bad_field";
 constexpr std::string_view kBadDecimal = "bad_decimal";
 constexpr std::string_view kBadSymbol = "bad_symbol";
 constexpr std::string_view kUnknownEvent = "unknown_event";
-
-// Milliseconds beyond which ms → ns overflows int64 (year 2262).
-constexpr int64_t kMaxMs = INT64_MAX / kNsPerMs;
-
-// Field presence bits of one payload object.
-enum FieldBit : uint32_t {
-  kHasS = 1u << 0,
-  kHasT = 1u << 1,   // "t"
-  kHasA = 1u << 2,   // "a" (number)
-  kHasP = 1u << 3,
-  kHasQ = 1u << 4,
-  kHasF = 1u << 5,
-  kHasL = 1u << 6,
-  kHasBigT = 1u << 7,  // "T"
-  kHasM = 1u << 8,
-  kHasBigU = 1u << 9,  // "U"
-  kHasU = 1u << 10,    // "u"
-  kHasK = 1u << 11,
-  kHasBookB = 1u << 12,  // "b" string (bookTicker)
-  kHasBookA = 1u << 13,  // "a" string (bookTicker)
-  kHasResult = 1u << 14,
-  kHasId = 1u << 15,
-};
-
-struct Fields {
-  uint32_t have = 0;
-  std::string_view stream, e, s, p, q;
-  int64_t t = 0, a = 0, f = 0, l = 0, big_t = 0, big_u = 0, u = 0;
-  bool m = false;
-};
 
 bool is_type_error(simdjson::error_code ec) {
   return ec == simdjson::INCORRECT_TYPE || ec == simdjson::NUMBER_ERROR ||
@@ -64,230 +35,6 @@ bool is_type_error(simdjson::error_code ec) {
 bool at_end(od::document& doc) { return doc.current_location().error() == simdjson::OUT_OF_BOUNDS; }
 
 }  // namespace
-
-struct FrameParser::Impl {
-  od::parser parser;
-  std::string padded;  // frame copy with SIMDJSON_PADDING readable bytes after it
-  bool fast_path = true;
-  std::unordered_map<std::string, std::string, SymbolHash, std::equal_to<>> unified_cache;
-
-  Status fail(std::string_view& reason, std::string_view tag, std::string message) {
-    reason = tag;
-    return Status::parse_error(std::move(message));
-  }
-
-  // Direct-mapped front cache of unified_cache (no modulo, no chain walk on a hit).
-  struct Slot {
-    std::string exchange_symbol, unified;
-  };
-  Slot slots[64];
-
-  // Unified symbol for s, cached (no allocation on a hit). nullptr when the quote is unknown.
-  const std::string* unify(std::string_view s) {
-    Slot& slot = slots[SymbolHash{}(s) & 63];
-    if (!slot.unified.empty() && symbol_equal(slot.exchange_symbol, s)) return &slot.unified;
-    auto it = unified_cache.find(s);
-    if (it == unified_cache.end()) {
-      std::string u = unify_binance_symbol(s);
-      if (u.empty()) return nullptr;
-      if (unified_cache.size() > 100000) unified_cache.clear();
-      it = unified_cache.emplace(std::string(s), std::move(u)).first;
-    }
-    slot.exchange_symbol.assign(s);
-    slot.unified = it->second;
-    return &slot.unified;
-  }
-
-  bool fast_parse(std::string_view in, TimestampNs recv, ParsedFrame& out);
-  Status parse_simdjson(std::string_view in, TimestampNs recv, ParsedFrame& out, std::string_view& reason);
-  Status payload_field(std::string_view key, od::value v, Fields& f, ParsedFrame& out, std::string_view& reason);
-  Status parse_kline(od::object k, Kline& kl, std::string_view& reason);
-  Status build_trade(const Fields& f, bool agg, TimestampNs recv, ParsedFrame& out, std::string_view& reason);
-};
-
-// ---------------------------------------------------------------------------------------------
-// Fast path
-
-namespace {
-
-#define TF_ALWAYS_INLINE inline __attribute__((always_inline))
-
-// SWAR helpers (8 bytes at a time; loads stay inside [p, end)).
-TF_ALWAYS_INLINE uint64_t load8(const char* p) {
-  uint64_t x;
-  std::memcpy(&x, p, 8);
-  return x;
-}
-constexpr uint64_t kOnes = 0x0101010101010101ULL;
-constexpr uint64_t kHighs = 0x8080808080808080ULL;
-TF_ALWAYS_INLINE uint64_t has_zero_byte(uint64_t v) { return (v - kOnes) & ~v & kHighs; }
-TF_ALWAYS_INLINE bool all_digits(uint64_t x) {
-  return ((x & 0xF0F0F0F0F0F0F0F0ULL) | (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
-         0x3333333333333333ULL;
-}
-TF_ALWAYS_INLINE uint64_t eight_digits(uint64_t x) {
-  x -= 0x3030303030303030ULL;
-  x = (x * 10) + (x >> 8);
-  return (((x & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
-          (((x >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
-}
-
-struct Cursor {
-  const char* p;
-  const char* end;
-
-  // A literal of compile-time length, compared in 8-byte words (no memcmp call).
-  template <size_t N>
-  TF_ALWAYS_INLINE bool lit(const char (&s)[N]) {
-    constexpr size_t n = N - 1;
-    if (static_cast<size_t>(end - p) < n) return false;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t x, y;
-      std::memcpy(&x, p + i, 8);
-      std::memcpy(&y, s + i, 8);
-      if (x != y) return false;
-    }
-    for (; i < n; ++i) {
-      if (p[i] != s[i]) return false;
-    }
-    p += n;
-    return true;
-  }
-  // Plain JSON string body up to the closing quote: printable ASCII, no escapes.
-  TF_ALWAYS_INLINE bool str(std::string_view& out) {
-    const char* b = p;
-    while (end - p >= 8) {
-      uint64_t x = load8(p);
-      if (has_zero_byte(x ^ (kOnes * '"')) | has_zero_byte(x ^ (kOnes * '\\')) |
-          ((x - kOnes * 0x20) & ~x & kHighs) | (x & kHighs))
-        break;
-      p += 8;
-    }
-    while (p < end) {
-      unsigned char c = static_cast<unsigned char>(*p);
-      if (c == '"') {
-        out = std::string_view(b, static_cast<size_t>(p - b));
-        ++p;
-        return true;
-      }
-      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
-      ++p;
-    }
-    return false;
-  }
-  // A run of ASCII digits: value (wraps beyond 19 digits; callers bound the count) and count.
-  TF_ALWAYS_INLINE size_t digits(uint64_t& v) {
-    const char* b = p;
-    while (end - p >= 8) {
-      uint64_t x = load8(p);
-      if (!all_digits(x)) break;
-      v = v * 100000000 + eight_digits(x);
-      p += 8;
-    }
-    while (p < end && *p >= '0' && *p <= '9') {
-      v = v * 10 + static_cast<uint64_t>(*p - '0');
-      ++p;
-    }
-    return static_cast<size_t>(p - b);
-  }
-  // Non-negative integer without leading zeros, at most 18 digits.
-  TF_ALWAYS_INLINE bool uint(int64_t& out) {
-    const char* b = p;
-    uint64_t v = 0;
-    size_t n = digits(v);
-    if (n == 0 || n > 18 || (n > 1 && *b == '0')) return false;
-    out = static_cast<int64_t>(v);
-    return true;
-  }
-  // Decimal string body up to the closing quote. The common shape (digits '.' digits, at most
-  // 18 digits) is converted inline exactly as Decimal::parse would; anything else goes through
-  // Decimal::parse itself, so results are identical.
-  TF_ALWAYS_INLINE bool decimal(Decimal& out) {
-    const char* b = p;
-    uint64_t units = 0;
-    size_t n = digits(units);
-    int scale = 0;
-    if (p < end && *p == '.') {
-      ++p;
-      size_t f = digits(units);
-      n += f;
-      scale = static_cast<int>(f);
-    }
-    if (p < end && *p == '"' && n > 0 && n <= 18) {
-      ++p;
-      out = Decimal(static_cast<int64_t>(units), scale);
-      return true;
-    }
-    p = b;
-    std::string_view sv;
-    return str(sv) && Decimal::parse(sv, out);
-  }
-  TF_ALWAYS_INLINE bool boolean(bool& out) {
-    if (lit("true")) {
-      out = true;
-      return true;
-    }
-    if (lit("false")) {
-      out = false;
-      return true;
-    }
-    return false;
-  }
-};
-
-}  // namespace
-
-bool FrameParser::Impl::fast_parse(std::string_view in, TimestampNs recv, ParsedFrame& out) {
-  Cursor c{in.data(), in.data() + in.size()};
-  bool combined = false;
-  if (c.lit("{\"stream\":\"")) {
-    std::string_view stream;
-    if (!c.str(stream) || !c.lit(",\"data\":")) return false;
-    combined = true;
-  }
-  bool agg;
-  if (c.lit("{\"e\":\"trade\",\"E\":")) {
-    agg = false;
-  } else if (c.lit("{\"e\":\"aggTrade\",\"E\":")) {
-    agg = true;
-  } else {
-    return false;
-  }
-  int64_t ev, id, first, last, t_ms;
-  std::string_view s;
-  Decimal price, qty;
-  bool m, big_m;
-  if (!c.uint(ev) || !c.lit(",\"s\":\"") || !c.str(s)) return false;
-  if (!(agg ? c.lit(",\"a\":") : c.lit(",\"t\":")) || !c.uint(id)) return false;
-  if (!c.lit(",\"p\":\"") || !c.decimal(price) || !c.lit(",\"q\":\"") || !c.decimal(qty)) return false;
-  if (agg) {
-    if (!c.lit(",\"f\":") || !c.uint(first) || !c.lit(",\"l\":") || !c.uint(last)) return false;
-  } else {
-    first = last = id;
-  }
-  if (!c.lit(",\"T\":") || !c.uint(t_ms) || !c.lit(",\"m\":") || !c.boolean(m)) return false;
-  if (!c.lit(",\"M\":") || !c.boolean(big_m) || !c.lit("}")) return false;
-  if (combined && !c.lit("}")) return false;
-  if (c.p != c.end || t_ms > kMaxMs || last < first) return false;
-  const std::string* unified = unify(s);
-  if (unified == nullptr) return false;
-  out.kind = agg ? MessageKind::kAggTrade : MessageKind::kTrade;
-  Trade& t = out.trade;
-  t.exchange = Exchange::kBinance;
-  t.exchange_symbol.assign(s);
-  t.symbol.assign(*unified);
-  t.trade_id = id;
-  t.first_trade_id = first;
-  t.last_trade_id = last;
-  t.price = price;
-  t.quantity = qty;
-  t.taker_side = m ? Side::kSell : Side::kBuy;
-  t.ts_event = t_ms * kNsPerMs;
-  t.ts_recv = recv;
-  t.aggregated = agg;
-  return true;
-}
 
 // ---------------------------------------------------------------------------------------------
 // simdjson path
@@ -522,15 +269,6 @@ FrameParser::FrameParser() : impl_(std::make_unique<Impl>()) {}
 FrameParser::~FrameParser() = default;
 
 void FrameParser::set_fast_path(bool enabled) { impl_->fast_path = enabled; }
-
-Status FrameParser::parse(std::string_view frame, TimestampNs recv, ParsedFrame& out) {
-  reason_ = {};
-  out.kind = MessageKind::kUnknown;
-  if (impl_->fast_path && impl_->fast_parse(frame, recv, out)) return Status::ok();
-  Status st = impl_->parse_simdjson(frame, recv, out, reason_);
-  if (!st.is_ok()) out.kind = MessageKind::kUnknown;
-  return st;
-}
 
 Status parse_agg_trades_response(std::string_view body, std::string_view exchange_symbol, TimestampNs recv,
                                  std::vector<Trade>& out) {

@@ -2,11 +2,11 @@
 #include <gtest/gtest.h>
 
 #ifdef TICKFLOW_HAVE_SIMULATOR
+#include "bus/testing/in_memory_bus.h"
 #include "core/codec.h"
 #include "core/topics.h"
 #include "exchange/binance/collector.h"
 #include "exchange/simulator/simulator.h"
-#include "exchange/tests/fake_bus.h"
 
 #include <map>
 #endif
@@ -27,7 +27,7 @@ TEST(CollectorSimulatorTest, StreamsEveryAggTradeInOrderAcrossDropsAndSkips) {
   simulator::Simulator sim(sc);
   ASSERT_TRUE(sim.start().is_ok());
 
-  testing::FakeBus bus;
+  bus::testing::InMemoryBus bus;
   CollectorConfig config;
   config.ws_url = sim.ws_url();
   config.rest_url = sim.rest_url();
@@ -78,7 +78,7 @@ TEST(CollectorSimulatorTest, TradeStreamDeadLettersMalformedFrames) {
   simulator::Simulator sim(sc);
   ASSERT_TRUE(sim.start().is_ok());
 
-  testing::FakeBus bus;
+  bus::testing::InMemoryBus bus;
   CollectorConfig config;
   config.ws_url = sim.ws_url();
   config.rest_url = sim.rest_url();

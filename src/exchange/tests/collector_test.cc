@@ -1,5 +1,5 @@
 // Collector against scripted fakes: FakeWs (frames + disconnects), FakeHttp (REST aggTrades)
-// and FakeBus (in-memory EventBus), plus one run on the real embedded bus.
+// and InMemoryBus (bus/testing/in_memory_bus.h), plus one run on the real embedded bus.
 #include "exchange/binance/collector.h"
 
 #include <gtest/gtest.h>
@@ -11,9 +11,9 @@
 
 #include <unistd.h>
 
+#include "bus/testing/in_memory_bus.h"
 #include "core/codec.h"
 #include "core/topics.h"
-#include "exchange/tests/fake_bus.h"
 #include "exchange/tests/fake_transport.h"
 #include "observability/metrics.h"
 #ifdef TICKFLOW_HAVE_EMBEDDED_BUS
@@ -23,7 +23,7 @@
 namespace tickflow::exchange::binance {
 namespace {
 
-using testing::FakeBus;
+using bus::testing::InMemoryBus;
 using testing::FakeHttp;
 using testing::HttpScript;
 using testing::WsScript;
@@ -93,7 +93,7 @@ CollectorConfig test_config() {
   return c;
 }
 
-std::vector<int64_t> raw_ids(const FakeBus& bus) {
+std::vector<int64_t> raw_ids(const InMemoryBus& bus) {
   std::vector<int64_t> ids;
   for (const auto& r : bus.records(topics::kRawMarketData)) {
     auto t = codec::decode_trade(r.value);
@@ -122,7 +122,7 @@ class CollectorTest : public ::testing::Test {
     return s.is_ok() ? *s : std::nullopt;
   }
 
-  FakeBus bus_;
+  InMemoryBus bus_;
   ManualClock clock_{kT0 * kNsPerMs + 5 * kNsPerMs};
   WsScript ws_;
   HttpScript http_;
@@ -343,7 +343,7 @@ TEST_F(CollectorTest, TradeStreamCountsGapsWithoutBackfill) {
 }
 
 TEST_F(CollectorTest, FullDiskStopsIngestionLoudly) {
-  bus_.fail_commits(Status::io_error("No space left on device"));
+  bus_.fail_commits(Status::io_error("No space left on device"), InMemoryBus::kAlways);
   ws_.frame(agg_frame(100));
   auto c = make(test_config());
   ASSERT_TRUE(c->start().is_ok());

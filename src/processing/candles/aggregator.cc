@@ -9,11 +9,17 @@
 //   marks the instrument dirty, so restored state continues exactly.
 // - With emit_empty the windows of a series are contiguous (flat fillers in between).
 // - The newest window of a series is never pruned (it carries the price for the next flats).
+// - State is split (aggregator.h): the head holds the open windows, each closed window has its
+//   own key. A closed window whose content or flags changed since the last take_dirty() has
+//   `stored_dirty`; every change to a closed window goes through emit_closed() or is a window
+//   created closed, both of which set it. Pruned windows queue a delete of their key.
 #include "processing/candles/aggregator.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <map>
+#include <unordered_set>
 
 #include "core/symbol_hash.h"
 #include "processing/candles/candle_builder.h"
@@ -23,7 +29,10 @@
 namespace tickflow::processing {
 namespace {
 
-constexpr uint8_t kStateVersion = 1;
+// First byte of a value: which format it is.
+constexpr uint8_t kStateVersionMonolithic = 1;  // v1: one blob with every window (restore only)
+constexpr uint8_t kStateVersionHead = 2;        // v2 head: open windows only
+constexpr uint8_t kStateVersionWindow = 3;      // v2 closed window
 constexpr TimestampNs kNever = std::numeric_limits<TimestampNs>::min();
 
 struct Window {
@@ -32,6 +41,7 @@ struct Window {
   uint32_t revision = 0;
   bool dirty = true;             // changed since it was last emitted
   bool emitted_closed = false;   // a final (or corrected) state was emitted
+  bool stored_dirty = true;      // closed and changed since its key was last written
   TimestampNs last_recv = 0;
 
   bool closed() const { return status != CandleStatus::kProvisional; }
@@ -53,6 +63,7 @@ struct Instrument {
   TradeDedup dedup;
   std::vector<Series> series;
   bool dirty = false;  // state changed since take_dirty()
+  std::vector<std::string> deletes;  // window keys to delete in the next take_dirty()
   TimestampNs next_prune = kNever;  // not persisted: pruning never changes outputs
   // Lower bound of (end + grace) over open windows; derived, not persisted (kNever = unknown).
   TimestampNs next_close = kNever;
@@ -136,6 +147,7 @@ struct CandleEngine::Impl {
       w.status = CandleStatus::kCorrected;
     }
     w.emitted_closed = true;
+    w.stored_dirty = true;
     emit(inst, s, w, out);
   }
 
@@ -262,6 +274,8 @@ struct CandleEngine::Impl {
       size_t n = 0;
       while (n + 1 < s.windows.size() && n < s.first_open && end_of(s, s.windows[n]) <= cutoff) ++n;
       if (n > 0) {
+        for (size_t i = 0; i < n; ++i)
+          inst.deletes.push_back(CandleEngine::window_state_key(inst.key, tf(s), s.windows[i].c.open_time));
         s.windows.erase(s.windows.begin(), s.windows.begin() + static_cast<std::ptrdiff_t>(n));
         s.first_open -= n;
       }
@@ -318,11 +332,64 @@ struct CandleEngine::Impl {
     }
   }
 
-  // ---- state blobs ----
+  // ---- state (README.md "State") ----
 
-  void encode(const Instrument& inst, std::string& blob) const {
+  static void encode_window(state::Writer& w, const Window& win) {
+    const CandleState& c = win.c;
+    w.i64(c.open_time);
+    w.u8(static_cast<uint8_t>(win.status));
+    w.u64(win.revision);
+    w.u8(static_cast<uint8_t>((win.dirty ? 1 : 0) | (win.emitted_closed ? 2 : 0)));
+    w.i64(win.last_recv);
+    w.i64(c.trades);
+    if (c.trades == 0) {  // flat: one price
+      w.dec(c.close);
+      return;
+    }
+    w.dec(c.open);
+    w.dec(c.high);
+    w.dec(c.low);
+    w.dec(c.close);
+    w.i64(c.open_order.ts);
+    w.i64(c.open_order.id);
+    w.i64(c.close_order.ts);
+    w.i64(c.close_order.id);
+    w.wide(c.volume);
+    w.wide(c.quote_volume);
+    w.wide(c.taker_buy_volume);
+    w.wide(c.taker_buy_quote_volume);
+    w.i64(c.first_trade_id);
+    w.i64(c.last_trade_id);
+  }
+
+  static bool decode_window(state::Reader& r, Window& win) {
+    CandleState& c = win.c;
+    uint8_t status, flags;
+    uint64_t revision;
+    if (!r.i64(c.open_time) || !r.u8(status) || status > 2 || !r.u64(revision) || !r.u8(flags) ||
+        !r.i64(win.last_recv) || !r.i64(c.trades))
+      return false;
+    win.status = static_cast<CandleStatus>(status);
+    win.revision = static_cast<uint32_t>(revision);
+    win.dirty = flags & 1;
+    win.emitted_closed = flags & 2;
+    if (c.trades == 0) {
+      Decimal px;
+      if (!r.dec(px)) return false;
+      TimestampNs open = c.open_time;
+      c = make_flat(open, px);
+      return true;
+    }
+    return r.dec(c.open) && r.dec(c.high) && r.dec(c.low) && r.dec(c.close) && r.i64(c.open_order.ts) &&
+           r.i64(c.open_order.id) && r.i64(c.close_order.ts) && r.i64(c.close_order.id) &&
+           r.wide(c.volume) && r.wide(c.quote_volume) && r.wide(c.taker_buy_volume) &&
+           r.wide(c.taker_buy_quote_volume) && r.i64(c.first_trade_id) && r.i64(c.last_trade_id);
+  }
+
+  // The head: everything but the closed windows.
+  void encode_head(const Instrument& inst, std::string& blob) const {
     state::Writer w(blob);
-    w.u8(kStateVersion);
+    w.u8(kStateVersionHead);
     w.u8(static_cast<uint8_t>(inst.exchange));
     w.str(inst.symbol);
     w.str(inst.exchange_symbol);
@@ -334,39 +401,48 @@ struct CandleEngine::Impl {
       w.i64(tf(s).duration_ns());
       w.i64(s.last_provisional);
       w.u8(s.pending ? 1 : 0);
-      w.u64(s.first_open);
-      w.u64(s.windows.size());
-      for (const Window& win : s.windows) {
-        const CandleState& c = win.c;
-        w.i64(c.open_time);
-        w.u8(static_cast<uint8_t>(win.status));
-        w.u64(win.revision);
-        w.u8(static_cast<uint8_t>((win.dirty ? 1 : 0) | (win.emitted_closed ? 2 : 0)));
-        w.i64(win.last_recv);
-        w.i64(c.trades);
-        if (c.trades == 0) {  // flat: one price
-          w.dec(c.close);
-          continue;
-        }
-        w.dec(c.open);
-        w.dec(c.high);
-        w.dec(c.low);
-        w.dec(c.close);
-        w.i64(c.open_order.ts);
-        w.i64(c.open_order.id);
-        w.i64(c.close_order.ts);
-        w.i64(c.close_order.id);
-        w.wide(c.volume);
-        w.wide(c.quote_volume);
-        w.wide(c.taker_buy_volume);
-        w.wide(c.taker_buy_quote_volume);
-        w.i64(c.first_trade_id);
-        w.i64(c.last_trade_id);
-      }
+      w.u64(0);  // first_open: the closed windows have their own keys
+      w.u64(s.windows.size() - s.first_open);
+      for (size_t i = s.first_open; i < s.windows.size(); ++i) encode_window(w, s.windows[i]);
     }
   }
 
+  void encode_closed(const Series& s, const Window& win, std::string& blob) const {
+    state::Writer w(blob);
+    w.u8(kStateVersionWindow);
+    w.i64(tf(s).duration_ns());
+    encode_window(w, win);
+  }
+
+  void take_dirty(Instrument& inst, StateDelta& delta) {
+    std::string head;
+    encode_head(inst, head);
+    delta.puts.emplace_back(inst.key, std::move(head));
+    const size_t first_window = delta.puts.size();
+    for (Series& s : inst.series) {
+      for (size_t i = 0; i < s.first_open; ++i) {
+        Window& win = s.windows[i];
+        if (!win.stored_dirty) continue;
+        std::string blob;
+        encode_closed(s, win, blob);
+        delta.puts.emplace_back(CandleEngine::window_state_key(inst.key, tf(s), win.c.open_time), std::move(blob));
+        win.stored_dirty = false;
+      }
+    }
+    if (!inst.deletes.empty()) {
+      // A key put in this delta supersedes an earlier delete of it (not expected: a pruned
+      // window cannot come back, as trades that old are too late).
+      std::unordered_set<std::string_view> put;
+      for (size_t i = first_window; i < delta.puts.size(); ++i) put.insert(delta.puts[i].first);
+      for (std::string& k : inst.deletes)
+        if (!put.contains(k)) delta.deletes.push_back(std::move(k));
+      inst.deletes.clear();
+    }
+    inst.dirty = false;
+  }
+
   Status decode(std::string_view key, std::string_view blob) {
+    if (!blob.empty() && static_cast<uint8_t>(blob[0]) == kStateVersionWindow) return decode_closed(key, blob);
     auto bad = [&](const char* what) {
       return Status::corruption("candle state for '" + std::string(key) + "': " + what);
     };
@@ -374,7 +450,8 @@ struct CandleEngine::Impl {
     uint8_t version, exchange;
     auto inst = std::make_unique<Instrument>();
     if (!r.u8(version)) return bad("empty blob");
-    if (version != kStateVersion) return bad("unknown state version");
+    if (version != kStateVersionHead && version != kStateVersionMonolithic) return bad("unknown state version");
+    const bool monolithic = version == kStateVersionMonolithic;
     if (!r.u8(exchange) || exchange >= kExchangeCount) return bad("bad exchange");
     inst->exchange = static_cast<Exchange>(exchange);
     if (!r.str(inst->symbol) || !r.str(inst->exchange_symbol)) return bad("truncated");
@@ -395,32 +472,14 @@ struct CandleEngine::Impl {
         return bad("truncated series");
       s.pending = pending != 0;
       if (first_open > n_windows || n_windows > blob.size()) return bad("bad window count");
+      if (!monolithic && first_open != 0) return bad("closed windows in a head");
       s.first_open = first_open;
       s.windows.reserve(n_windows);
       for (uint64_t j = 0; j < n_windows; ++j) {
         Window win;
-        CandleState& c = win.c;
-        uint8_t status, flags;
-        uint64_t revision;
-        if (!r.i64(c.open_time) || !r.u8(status) || status > 2 || !r.u64(revision) || !r.u8(flags) ||
-            !r.i64(win.last_recv) || !r.i64(c.trades))
-          return bad("truncated window");
-        win.status = static_cast<CandleStatus>(status);
-        win.revision = static_cast<uint32_t>(revision);
-        win.dirty = flags & 1;
-        win.emitted_closed = flags & 2;
-        if (c.trades == 0) {
-          Decimal px;
-          if (!r.dec(px)) return bad("truncated window");
-          TimestampNs open = c.open_time;
-          c = make_flat(open, px);
-        } else if (!r.dec(c.open) || !r.dec(c.high) || !r.dec(c.low) || !r.dec(c.close) ||
-                   !r.i64(c.open_order.ts) || !r.i64(c.open_order.id) || !r.i64(c.close_order.ts) ||
-                   !r.i64(c.close_order.id) || !r.wide(c.volume) || !r.wide(c.quote_volume) ||
-                   !r.wide(c.taker_buy_volume) || !r.wide(c.taker_buy_quote_volume) ||
-                   !r.i64(c.first_trade_id) || !r.i64(c.last_trade_id)) {
-          return bad("truncated window");
-        }
+        if (!decode_window(r, win)) return bad("truncated window");
+        // v1 closed windows get their own keys at the next take_dirty(); open ones never need it.
+        win.stored_dirty = monolithic && j < first_open;
         s.windows.push_back(win);
       }
       // Keep series of timeframes still configured; drop the others.
@@ -433,7 +492,48 @@ struct CandleEngine::Impl {
       }
     }
     if (!r.at_end()) return bad("trailing bytes");
+    inst->dirty = monolithic;  // rewrite in the split format
     add(std::move(inst));
+    return Status::ok();
+  }
+
+  // One closed window; its instrument's head must already be restored.
+  Status decode_closed(std::string_view key, std::string_view blob) {
+    auto bad = [&](const char* what) {
+      return Status::corruption("candle window state '" + std::string(key) + "': " + what);
+    };
+    state::Reader r(blob);
+    uint8_t version;
+    int64_t duration;
+    Window win;
+    if (!r.u8(version) || !r.i64(duration) || !decode_window(r, win)) return bad("truncated");
+    if (!r.at_end()) return bad("trailing bytes");
+    if (duration <= 0) return bad("bad timeframe");
+    if (!win.closed()) return bad("window is not closed");
+    win.stored_dirty = false;
+    const Timeframe frame = Timeframe::from_duration(duration);
+    const std::string suffix = CandleEngine::window_state_key("", frame, win.c.open_time);
+    if (key.size() <= suffix.size() || !key.ends_with(suffix)) return bad("key does not match the blob");
+    const std::string_view ikey = key.substr(0, key.size() - suffix.size());
+    auto it = by_key.find(ikey);
+    if (it == by_key.end()) return bad("no instrument head restored before it");
+    Instrument& inst = *it->second;
+    for (Series& s : inst.series) {
+      if (tf(s).duration_ns() != duration) continue;
+      auto& ws = s.windows;
+      const auto closed_end = ws.begin() + static_cast<std::ptrdiff_t>(s.first_open);
+      if (closed_end != ws.end() && win.c.open_time >= closed_end->c.open_time)
+        return bad("closed window at or after an open window");
+      auto pos = std::lower_bound(ws.begin(), closed_end, win.c.open_time,
+                                  [](const Window& w, TimestampNs t) { return w.c.open_time < t; });
+      if (pos != closed_end && pos->c.open_time == win.c.open_time) return bad("duplicate window");
+      ws.insert(pos, win);
+      ++s.first_open;
+      return Status::ok();
+    }
+    // A timeframe no longer configured: forget the window and its key.
+    inst.deletes.emplace_back(key);
+    inst.dirty = true;
     return Status::ok();
   }
 };
@@ -453,19 +553,28 @@ void CandleEngine::on_timer(TimestampNs now, std::vector<CandleUpdate>& out) { i
 
 void CandleEngine::flush(std::vector<CandleUpdate>& out) { impl_->flush(out); }
 
-std::vector<std::pair<std::string, std::string>> CandleEngine::take_dirty() {
-  std::vector<std::pair<std::string, std::string>> blobs;
-  for (auto& [key, inst] : impl_->by_key) {
-    if (!inst->dirty) continue;
-    std::string blob;
-    impl_->encode(*inst, blob);
-    blobs.emplace_back(key, std::move(blob));
-    inst->dirty = false;
-  }
-  return blobs;
+StateDelta CandleEngine::take_dirty() {
+  StateDelta delta;
+  for (auto& [key, inst] : impl_->by_key)
+    if (inst->dirty) impl_->take_dirty(*inst, delta);
+  return delta;
 }
 
 Status CandleEngine::restore(std::string_view key, std::string_view blob) { return impl_->decode(key, blob); }
+
+std::string CandleEngine::window_state_key(std::string_view instrument_key, const Timeframe& tf,
+                                           TimestampNs open_time) {
+  char digits[32];
+  const int n = std::snprintf(digits, sizeof(digits), "%020lld", static_cast<long long>(open_time));
+  std::string k;
+  k.reserve(instrument_key.size() + tf.label().size() + 2 + static_cast<size_t>(n));
+  k.append(instrument_key);
+  k += '/';
+  k += tf.label();
+  k += '/';
+  k.append(digits, static_cast<size_t>(n));
+  return k;
+}
 
 size_t CandleEngine::instrument_count() const { return impl_->by_key.size(); }
 

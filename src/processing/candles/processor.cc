@@ -150,7 +150,7 @@ struct CandleProcessor::Batch {
     uint64_t count;
   };
   std::vector<Out> records;
-  std::vector<std::pair<std::string, std::string>> state;
+  StateDelta state;  // engine state changed by this batch (head and window keys)
   std::vector<std::pair<int32_t, int64_t>> offsets;  // partition → next offset
   TimestampNs publish_ts = 0;
   bool timer_fired = false;
@@ -244,8 +244,8 @@ Status CandleProcessor::open() {
   opened_ = true;
   probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
   update_lag_gauge();
-  spdlog::info("processor: restored {} instruments ({} open windows), group '{}', {} partitions",
-               restored, engine_->open_window_count(), config_.group, partitions_);
+  spdlog::info("processor: restored {} state keys, {} instruments ({} open windows), group '{}', {} partitions",
+               restored, engine_->instrument_count(), engine_->open_window_count(), config_.group, partitions_);
   return Status::ok();
 }
 
@@ -461,7 +461,8 @@ Status CandleProcessor::build_batch(Batch& b) {
 Status CandleProcessor::commit_batch(const Batch& b) {
   auto txn = bus_.begin();
   for (const auto& r : b.records) txn->append(r.topic, r.key, r.value);
-  for (const auto& [key, blob] : b.state) txn->put_state(kProcessorStateNamespace, key, blob);
+  for (const auto& [key, blob] : b.state.puts) txn->put_state(kProcessorStateNamespace, key, blob);
+  for (const auto& key : b.state.deletes) txn->delete_state(kProcessorStateNamespace, key);
   for (const auto& [p, next] : b.offsets)
     txn->commit_offset(config_.group, topics::kRawMarketData, p, next);
   return txn->commit();

@@ -2,8 +2,9 @@
 //
 // Consumes trades from raw.market-data, runs them through a CandleEngine and publishes candle
 // updates to normalized.ohlcv. Exactly-once: every batch is committed in ONE bus Transaction
-// holding the candle updates, the dead letters, the engine state of the instruments the batch
-// changed (namespace "processor.candles", key instrument_key) and the consumer group's next
+// holding the candle updates, the dead letters, the engine state the batch changed (namespace
+// "processor.candles": puts and deletes of CandleEngine::take_dirty(), an instrument head under
+// instrument_key and closed windows under their own keys) and the consumer group's next
 // offsets for every partition it read. A crash at any instant leaves all or none of it; a
 // restart restores the engine from the committed state and resumes at the committed offsets,
 // so the output neither loses nor repeats anything.
