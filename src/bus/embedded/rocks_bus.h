@@ -18,7 +18,14 @@
 //
 // Offsets are assigned at commit under one mutex (commits are serialized). Append timestamps
 // come from the injected clock and never go backwards, so retention can binary-search them.
-// data_version()/wait_for_data() use a condition variable: consumers never sleep-poll.
+// data_version()/wait_for_data() use one condition variable per topic (all under one mutex):
+// a commit wakes only the waiters of the topics it appended to; consumers never sleep-poll.
+//
+// Tail cache (primary only): each partition keeps its newest records in memory (up to
+// tail_records / tail_bytes), filled under the commit mutex after the RocksDB write succeeded
+// and before the new end offset is published. read()/read_one() serve a range that lies
+// entirely inside the tail from memory and fall back to a RocksDB iterator otherwise; the
+// result is identical. Retention trims the tail after moving begin_offset.
 //
 // Thread-safety: all EventBus methods are safe from any thread. A Transaction is used by one
 // thread at a time and must not outlive the bus.
@@ -33,6 +40,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,6 +68,25 @@ struct RocksBusOptions {
   const Clock* clock = nullptr;  // append timestamps; nullptr = SystemClock
   size_t write_buffer_bytes = 64u << 20;
   bool read_only = false;  // follow an existing log without writing (RocksDB secondary)
+  // In-memory tail of the newest records per partition (ignored when read_only). A record is
+  // evicted when the partition holds more than tail_records records or tail_bytes of keys and
+  // values; 0 for either disables the tail.
+  size_t tail_records = 8192;
+  size_t tail_bytes = 1u << 20;
+};
+
+// Waiting threads (tests: a commit wakes only the waiters of the topics it appended to).
+struct RocksBusWaitStats {
+  uint64_t blocked = 0;  // threads blocked in wait_for_data now
+  uint64_t wakeups = 0;  // times a blocked waiter was woken before its timeout (ever)
+};
+
+// Counters of the tail cache, summed over every partition (diagnostics and tests).
+struct RocksBusTailStats {
+  uint64_t hits = 0;     // read()/read_one() calls served from memory
+  uint64_t misses = 0;   // calls that went to RocksDB
+  uint64_t records = 0;  // records held now
+  uint64_t bytes = 0;    // key + value bytes held now
 };
 
 class RocksEventBus final : public EventBus {
@@ -100,6 +127,8 @@ class RocksEventBus final : public EventBus {
   Result<int64_t> enforce_retention(TimestampNs now) override;
 
   const std::string& path() const { return options_.path; }
+  RocksBusTailStats tail_stats() const;
+  RocksBusWaitStats wait_stats() const;
 
   // One transaction's pending content (filled by the Transaction implementation).
   struct TxnBuffer {
@@ -133,12 +162,42 @@ class RocksEventBus final : public EventBus {
   Status commit_buffer(const TxnBuffer& txn);
 
  private:
+  // The newest records of one partition: offsets [first, first + count) in a ring of slots
+  // whose strings are reused (no allocation once warm). Guarded by mu; filled under commit_mu_.
+  struct Tail {
+    struct Slot {
+      TimestampNs timestamp = 0;
+      uint32_t key_len = 0;
+      std::string data;  // key then value
+    };
+    mutable std::mutex mu;
+    std::vector<Slot> slots;
+    size_t head = 0;   // slot of `first`
+    size_t count = 0;  // records held
+    int64_t first = 0;
+    size_t bytes = 0;
+    mutable uint64_t hits = 0;
+    mutable uint64_t misses = 0;
+
+    // Appends the record at `offset` (restarts the tail if it does not follow the last one).
+    void push(int64_t offset, TimestampNs ts, std::string_view key, std::string_view value,
+              size_t max_records, size_t max_bytes);
+    // Drops records below `offset` (retention).
+    void trim_below(int64_t offset);
+    // Appends records [from, stop) to out and returns true when the tail holds all of them;
+    // otherwise appends nothing and returns false. Counts the hit or miss.
+    bool read(std::string_view topic, int32_t partition, int64_t from, int64_t stop,
+              std::vector<Record>& out) const;
+  };
+
   struct TopicState {
     TopicConfig config;
     // Per partition; written only under commit_mu_ after the batch is durable, read anywhere.
     std::unique_ptr<std::atomic<int64_t>[]> next;
     std::unique_ptr<std::atomic<int64_t>[]> begin;
+    std::unique_ptr<Tail[]> tails;     // per partition; nullptr when the tail is off
     std::atomic<uint64_t> version{0};  // bumped (under data_mu_) by commits that appended
+    mutable std::condition_variable cv;  // waiters of this topic, with data_mu_
     prometheus::Counter* appended_counter = nullptr;  // records appended to this topic
   };
 
@@ -151,6 +210,13 @@ class RocksEventBus final : public EventBus {
   const TopicState* find_topic(std::string_view name) const;
   TopicState* find_topic(std::string_view name);
   TimestampNs next_timestamp();
+  // Initializes next/begin (and the tails when enabled) for config.partitions partitions.
+  void init_partitions(TopicState& t, bool with_tail) const;
+  bool tail_enabled() const {
+    return !options_.read_only && options_.tail_records > 0 && options_.tail_bytes > 0;
+  }
+  // Bumps the versions of `grew` under data_mu_ and wakes their waiters.
+  void notify_topics(const std::vector<TopicState*>& grew) const;
 
   RocksBusOptions options_;
   const Clock* clock_;
@@ -175,8 +241,10 @@ class RocksEventBus final : public EventBus {
   mutable std::mutex catch_up_mu_;
 
   mutable std::mutex data_mu_;
-  mutable std::condition_variable data_cv_;
+  mutable std::condition_variable data_cv_;  // waiters of unknown topics and of read-only mode
   uint64_t wake_generation_ = 0;  // guarded by data_mu_
+  mutable uint64_t blocked_waiters_ = 0;  // guarded by data_mu_
+  mutable uint64_t waiter_wakeups_ = 0;   // guarded by data_mu_
 };
 
 }  // namespace tickflow::bus::embedded
