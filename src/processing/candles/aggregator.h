@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/candle.h"
@@ -47,6 +48,20 @@ struct CandleUpdate {
 
 enum class TradeOutcome { kApplied, kDuplicate, kTooLate };
 
+// State changes since the previous CandleEngine::take_dirty(): keys to put and keys to delete.
+// A key never appears in both.
+struct StateDelta {
+  std::vector<std::pair<std::string, std::string>> puts;
+  std::vector<std::string> deletes;
+
+  bool empty() const { return puts.empty() && deletes.empty(); }
+  size_t put_bytes() const {
+    size_t n = 0;
+    for (const auto& [k, v] : puts) n += k.size() + v.size();
+    return n;
+  }
+};
+
 // All instruments. The implementation (helper "candles") may add private members and helper
 // classes (e.g. a per-instrument InstrumentAggregator), but keeps this public API.
 class CandleEngine {
@@ -67,11 +82,25 @@ class CandleEngine {
   // End of input: emits the current state of every window not yet emitted in that state.
   void flush(std::vector<CandleUpdate>& out);
 
-  // State persistence for exactly-once: the instruments changed since the last
-  // take_dirty() call, each serialized as one opaque blob keyed by instrument_key().
-  std::vector<std::pair<std::string, std::string>> take_dirty();
-  // Restores one instrument's blob (from take_dirty) at start-up.
+  // State persistence for exactly-once, split so a batch writes only what changed:
+  // - a head per instrument, key instrument_key() ("binance:BTC-USDT"): watermark, dedup,
+  //   throttling and the open windows; rewritten whenever the instrument changed;
+  // - one key per closed window kept for corrections, window_state_key() ("binance:BTC-USDT/
+  //   1m/<open_time>"): put when it closes and again only when corrected or re-flattened,
+  //   deleted once it falls out of the correction horizon.
+  // The caller applies puts and deletes in the same transaction as the outputs and offsets.
+  // Size of a batch's delta is bounded by what the batch touched, not by retained windows.
+  StateDelta take_dirty();
+  // Restores one key/value of a take_dirty() delta at start-up. An instrument's head must be
+  // restored before its windows (key order guarantees it: the head key is their prefix), else
+  // kCorruption. Also accepts the former one-blob-per-instrument format (v1); such an
+  // instrument is marked dirty so the next take_dirty() rewrites it in the split format.
+  // Windows of timeframes no longer configured are dropped and deleted by the next delta.
   Status restore(std::string_view key, std::string_view blob);
+  // Key of the closed window of timeframe tf opening at open_time (zero-padded, so key order
+  // is time order within a series).
+  static std::string window_state_key(std::string_view instrument_key, const Timeframe& tf,
+                                      TimestampNs open_time);
 
   size_t instrument_count() const;
   size_t open_window_count() const;
