@@ -5,6 +5,11 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "bus/event_bus.h"
 
 namespace tickflow::testing_util {
 
@@ -27,5 +32,13 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Every record of one partition from `from` on.
+inline std::vector<bus::Record> read_all(const bus::EventBus& bus, const std::string& topic, int32_t p,
+                                         int64_t from = 0) {
+  std::vector<bus::Record> out;
+  EXPECT_TRUE(bus.read(topic, p, from, 1u << 30, out).is_ok());
+  return out;
+}
 
 }  // namespace tickflow::testing_util
