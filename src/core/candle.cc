@@ -26,11 +26,10 @@ std::string_view candle_status_name(CandleStatus s) {
 
 Decimal Candle::vwap() const {
   int scale = std::max(8, open.scale());
-  if (volume.is_zero()) return close.scale() >= scale ? close : [&] {
-    Decimal d;
-    return close.rescale_up(scale, d) ? d : close;
-  }();
-  return quote_volume.divide(volume, scale);
+  if (!volume.is_zero()) return quote_volume.divide(volume, scale);
+  // An empty (flat) candle: its VWAP is its close, printed at the VWAP's scale when it fits.
+  Decimal d;
+  return close.rescale_up(scale, d) ? d : close;
 }
 
 std::string Candle::series_key() const {
