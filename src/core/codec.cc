@@ -1,5 +1,7 @@
 #include "core/codec.h"
 
+#include <algorithm>
+
 #include <google/protobuf/util/json_util.h>
 
 #include "tickflow.pb.h"
@@ -144,6 +146,59 @@ std::string encode_dead_letter(const DeadLetter& d, TimestampNs ts_publish) {
   return env.SerializeAsString();
 }
 
+std::string indicators_event_id(const IndicatorRecord& r) {
+  std::string id = r.series_key();
+  id += ':';
+  id += std::to_string(r.open_time / kNsPerMs);
+  id += ":ind:";
+  id += std::to_string(r.candle_revision);
+  if (r.provisional) id += ":p";
+  return id;
+}
+
+std::string encode_indicators(const IndicatorRecord& r, TimestampNs ts_publish) {
+  v1::Envelope env;
+  env.set_schema_version(kSchemaVersion);
+  env.set_event_id(indicators_event_id(r));
+  env.set_ts_publish_ns(ts_publish);
+  v1::IndicatorEvent* p = env.mutable_indicators();
+  p->set_exchange(std::string(exchange_name(r.exchange)));
+  p->set_symbol(r.symbol);
+  p->set_timeframe(r.timeframe.label());
+  p->set_open_time_ns(r.open_time);
+  p->set_close_time_ns(r.close_time);
+  p->set_candle_revision(r.candle_revision);
+  p->set_provisional(r.provisional);
+  for (const auto& [name, value] : r.values) {
+    v1::IndicatorValue* v = p->add_values();
+    v->set_name(name);
+    v->set_value(value);
+  }
+  return env.SerializeAsString();
+}
+
+std::string encode_alert(const Alert& a, TimestampNs ts_publish) {
+  v1::Envelope env;
+  env.set_schema_version(kSchemaVersion);
+  env.set_event_id(a.alert_id);
+  env.set_ts_publish_ns(ts_publish);
+  v1::AlertEvent* p = env.mutable_alert();
+  p->set_alert_id(a.alert_id);
+  p->set_rule(a.rule);
+  p->set_kind(a.kind);
+  p->set_state(a.state);
+  p->set_severity(a.severity);
+  p->set_exchange(a.exchange);
+  p->set_symbol(a.symbol);
+  p->set_timeframe(a.timeframe);
+  p->set_ts_event_ns(a.ts_event);
+  p->set_value(a.value);
+  p->set_threshold(a.threshold);
+  p->set_message(a.message);
+  for (const auto& [k, v] : a.labels) (*p->mutable_labels())[k] = v;
+  return env.SerializeAsString();
+}
+
 RecordKind peek_kind(std::string_view bytes) {
   auto env = parse_envelope(bytes);
   if (!env) return RecordKind::kUnknown;
@@ -151,6 +206,8 @@ RecordKind peek_kind(std::string_view bytes) {
     case v1::Envelope::kTrade: return RecordKind::kTrade;
     case v1::Envelope::kCandle: return RecordKind::kCandle;
     case v1::Envelope::kDeadLetter: return RecordKind::kDeadLetter;
+    case v1::Envelope::kIndicators: return RecordKind::kIndicators;
+    case v1::Envelope::kAlert: return RecordKind::kAlert;
     default: return RecordKind::kUnknown;
   }
 }
@@ -223,6 +280,52 @@ Result<DeadLetter> decode_dead_letter(std::string_view bytes) {
   if (!env->has_dead_letter()) return Status::corruption("record is not a dead letter");
   const v1::DeadLetter& p = env->dead_letter();
   return DeadLetter{p.source_topic(), p.exchange(), p.reason(), p.detail(), p.payload(), p.ts_recv_ns()};
+}
+
+Result<IndicatorRecord> decode_indicators(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  if (!env) return env.status();
+  if (!env->has_indicators()) return Status::corruption("record is not an indicator record");
+  const v1::IndicatorEvent& p = env->indicators();
+  IndicatorRecord r;
+  auto ex = exchange_of(p.exchange());
+  if (!ex) return ex.status();
+  r.exchange = *ex;
+  r.symbol = p.symbol();
+  auto tf = Timeframe::parse(p.timeframe());
+  if (!tf) return Status::corruption("indicator record with bad timeframe");
+  r.timeframe = *tf;
+  r.open_time = p.open_time_ns();
+  r.close_time = p.close_time_ns();
+  r.candle_revision = p.candle_revision();
+  r.provisional = p.provisional();
+  r.values.reserve(p.values_size());
+  for (const auto& v : p.values()) r.values.emplace_back(v.name(), v.value());
+  return r;
+}
+
+Result<Alert> decode_alert(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  if (!env) return env.status();
+  if (!env->has_alert()) return Status::corruption("record is not an alert");
+  const v1::AlertEvent& p = env->alert();
+  Alert a;
+  a.alert_id = p.alert_id();
+  a.rule = p.rule();
+  a.kind = p.kind();
+  a.state = p.state();
+  a.severity = p.severity();
+  a.exchange = p.exchange();
+  a.symbol = p.symbol();
+  a.timeframe = p.timeframe();
+  a.ts_event = p.ts_event_ns();
+  a.value = p.value();
+  a.threshold = p.threshold();
+  a.message = p.message();
+  std::vector<std::pair<std::string, std::string>> labels(p.labels().begin(), p.labels().end());
+  std::sort(labels.begin(), labels.end());
+  a.labels = std::move(labels);
+  return a;
 }
 
 std::string event_id_of(std::string_view bytes) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/analytics.h"
 #include "core/candle.h"
 #include "core/result.h"
 #include "core/trade.h"
@@ -23,23 +24,30 @@ struct DeadLetter {
   TimestampNs ts_recv = 0;
 };
 
-enum class RecordKind { kTrade, kCandle, kDeadLetter, kUnknown };
+enum class RecordKind { kTrade, kCandle, kDeadLetter, kIndicators, kAlert, kUnknown };
 
 // Stable, content-derived event ids.
 //   trade:  "binance:BTC-USDT:t:123"  (aggregates: ":a:123")
 //   candle: "binance:BTC-USDT:1m:1628952360000:final:0" or ":provisional:<trades>"
 std::string trade_event_id(const Trade& t);
 std::string candle_event_id(const Candle& c);
+//   indicators: "binance:BTC-USDT:1m:1628952360000:ind:<candle revision>" (+ ":p" when provisional)
+//   alert: the alert's own alert_id
+std::string indicators_event_id(const IndicatorRecord& r);
 
 // Serialized Envelope bytes.
 std::string encode_trade(const Trade& t, TimestampNs ts_publish = 0);
 std::string encode_candle(const Candle& c, TimestampNs ts_publish = 0, TimestampNs last_trade_recv = 0);
 std::string encode_dead_letter(const DeadLetter& d, TimestampNs ts_publish = 0);
+std::string encode_indicators(const IndicatorRecord& r, TimestampNs ts_publish = 0);
+std::string encode_alert(const Alert& a, TimestampNs ts_publish = 0);
 
 RecordKind peek_kind(std::string_view bytes);
 Result<Trade> decode_trade(std::string_view bytes);
 Result<Candle> decode_candle(std::string_view bytes, TimestampNs* last_trade_recv = nullptr);
 Result<DeadLetter> decode_dead_letter(std::string_view bytes);
+Result<IndicatorRecord> decode_indicators(std::string_view bytes);
+Result<Alert> decode_alert(std::string_view bytes);
 // Event id stored in the envelope ("" if undecodable).
 std::string event_id_of(std::string_view bytes);
 

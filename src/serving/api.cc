@@ -8,6 +8,7 @@
 
 #include "observability/metrics.h"
 #include "serving/candle_json.h"
+#include "serving/http_util.h"
 
 namespace tickflow::serving {
 
@@ -52,170 +53,6 @@ struct ApiProbe {
   }
 };
 
-HttpResponse json_response(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body = std::move(body);
-  return r;
-}
-
-// {"error":"...","parameter":"..."} (parameter omitted when empty).
-HttpResponse error_response(int status, std::string_view message, std::string_view parameter = {}) {
-  std::string b = "{\"error\":";
-  append_json_string(b, message);
-  if (!parameter.empty()) {
-    b += ",\"parameter\":";
-    append_json_string(b, parameter);
-  }
-  b += '}';
-  return json_response(status, std::move(b));
-}
-
-HttpResponse method_not_allowed() {
-  HttpResponse r = error_response(405, "method not allowed (use GET)");
-  r.headers.emplace_back("Allow", "GET");
-  return r;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding ('+' stays '+', so "+02:00" offsets survive). nullopt on a bad escape.
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
-void split_target(std::string_view target, std::string_view& path, std::string_view& query) {
-  size_t q = target.find('?');
-  path = target.substr(0, q);
-  query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-  size_t hash = query.find('#');
-  if (hash != std::string_view::npos) query = query.substr(0, hash);
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  size_t pos = 0;
-  while (true) {
-    size_t next = s.find(sep, pos);
-    parts.push_back(s.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
-    if (next == std::string_view::npos) break;
-    pos = next + 1;
-  }
-  return parts;
-}
-
-// "/ohlcv/a/b/c" with prefix "ohlcv" → {a, b, c}; false when the shape differs.
-bool series_segments(std::string_view path, std::string_view prefix, std::string_view (&seg)[3]) {
-  if (path.size() < prefix.size() + 2 || path[0] != '/' || path.substr(1, prefix.size()) != prefix ||
-      path[prefix.size() + 1] != '/')
-    return false;
-  auto parts = split(path.substr(prefix.size() + 2), '/');
-  if (parts.size() != 3) return false;
-  for (int i = 0; i < 3; ++i) seg[i] = parts[static_cast<size_t>(i)];
-  return true;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// Validates the three path segments; on failure fills `error` (400 naming the parameter).
-bool parse_series(const std::string_view (&seg)[3], SeriesRef& out, HttpResponse& error) {
-  static constexpr std::string_view kNames[3] = {"exchange", "symbol", "timeframe"};
-  std::string decoded[3];
-  for (int i = 0; i < 3; ++i) {
-    auto d = percent_decode(seg[i]);
-    if (!d || d->empty()) {
-      error = error_response(400, "missing or badly encoded " + std::string(kNames[i]), kNames[i]);
-      return false;
-    }
-    decoded[i] = std::move(*d);
-  }
-  auto exchange = parse_exchange(lower(decoded[0]));
-  if (!exchange) {
-    error = error_response(400, "unknown exchange '" + decoded[0] + "' (binance, coinbase, kraken)",
-                           "exchange");
-    return false;
-  }
-  auto symbol = normalize_symbol(*exchange, decoded[1]);
-  if (!symbol) {
-    error = error_response(400, symbol.status().message(), "symbol");
-    return false;
-  }
-  auto tf = Timeframe::parse(decoded[2]);
-  if (!tf) {
-    error = error_response(400, tf.status().message(), "timeframe");
-    return false;
-  }
-  out.exchange = *exchange;
-  out.symbol = std::move(*symbol);
-  out.timeframe = std::move(*tf);
-  out.key = series_key(out.exchange, out.symbol, out.timeframe.label());
-  return true;
-}
-
-HttpResponse store_error(const Status& s) {
-  return error_response(s.retryable() ? 503 : 500, "store: " + s.message());
-}
-
-HttpResponse unknown_series(const SeriesRef& s) {
-  std::string b = "{\"error\":\"unknown series\",\"exchange\":";
-  append_json_string(b, exchange_name(s.exchange));
-  b += ",\"symbol\":";
-  append_json_string(b, s.symbol);
-  b += ",\"timeframe\":";
-  append_json_string(b, s.timeframe.label());
-  b += '}';
-  return json_response(404, std::move(b));
-}
-
-// 404 when the store never saw the series; filled `error` and false on any failure.
-bool check_known(const storage::CandleStore& store, const ApiOptions& options, const SeriesRef& s,
-                 HttpResponse& error) {
-  if (options.is_configured && options.is_configured(s.exchange, s.symbol, s.timeframe)) return true;
-  auto known = store.has_series(s.exchange, s.symbol, s.timeframe);
-  if (!known) {
-    error = store_error(known.status());
-    return false;
-  }
-  if (!*known) {
-    error = unknown_series(s);
-    return false;
-  }
-  return true;
-}
-
-void append_series_head(std::string& b, const SeriesRef& s) {
-  b += "\"exchange\":";
-  append_json_string(b, exchange_name(s.exchange));
-  b += ",\"symbol\":";
-  append_json_string(b, s.symbol);
-  b += ",\"timeframe\":";
-  append_json_string(b, s.timeframe.label());
-}
-
 }  // namespace
 
 ApiHandler::ApiHandler(storage::CandleStore& store, HealthFn health, ApiOptions options)
@@ -223,7 +60,18 @@ ApiHandler::ApiHandler(storage::CandleStore& store, HealthFn health, ApiOptions 
   ApiProbe::get();
 }
 
-std::string_view ApiHandler::route_of(std::string_view target) {
+const RouteModule* ApiHandler::module_for(std::string_view path, std::string_view* route) const {
+  for (const auto& m : options_.modules) {
+    std::string_view r = m->match(path);
+    if (!r.empty()) {
+      if (route) *route = r;
+      return m.get();
+    }
+  }
+  return nullptr;
+}
+
+std::string_view ApiHandler::route_of(std::string_view target) const {
   std::string_view path, query;
   split_target(target, path, query);
   std::string_view seg[3];
@@ -233,6 +81,8 @@ std::string_view ApiHandler::route_of(std::string_view target) {
   if (path == "/metrics") return "/metrics";
   if (path == "/openapi.json") return "/openapi.json";
   if (path == "/") return "/";
+  std::string_view route;
+  if (module_for(path, &route)) return route;
   return "other";
 }
 
@@ -249,6 +99,7 @@ HttpResponse ApiHandler::dispatch(const HttpRequest& request, std::string_view r
   std::string_view path, query;
   split_target(request.target, path, query);
   if (route == "other") return error_response(404, "not found: " + std::string(path));
+  if (const RouteModule* m = module_for(path)) return m->handle(request, path, query);
   if (request.method != "GET") return method_not_allowed();
   if (route == kOhlcvRoute) return ohlcv(path, query);
   if (route == "/health") return health();
@@ -267,6 +118,9 @@ HttpResponse ApiHandler::dispatch(const HttpRequest& request, std::string_view r
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
     r.body = kIndexHtml;
+    std::string extra;
+    for (const auto& m : options_.modules) extra += m->index_html();
+    if (!extra.empty()) r.body.insert(r.body.find("</ul>"), extra);
     return r;
   }
   // The WebSocket route reached as plain HTTP (no Upgrade header).
@@ -280,51 +134,13 @@ HttpResponse ApiHandler::ohlcv(std::string_view path, std::string_view query) co
   HttpResponse error;
   if (!parse_series(seg, series, error)) return error;
 
-  std::optional<TimestampNs> start, end;
-  std::optional<size_t> limit;
-  if (!query.empty()) {
-    for (std::string_view pair : split(query, '&')) {
-      if (pair.empty()) continue;
-      size_t eq = pair.find('=');
-      auto name = percent_decode(pair.substr(0, eq));
-      auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-      if (!name) return error_response(400, "badly encoded query parameter name");
-      const std::string& n = *name;
-      if (n != "start" && n != "end" && n != "limit")
-        return error_response(400, "unknown query parameter '" + n + "' (start, end, limit)", n);
-      if (!value) return error_response(400, "badly encoded value of " + n, n);
-      if (value->empty()) return error_response(400, n + " is empty", n);
-      if (n == "limit") {
-        if (limit) return error_response(400, "limit given twice", n);
-        size_t v = 0;
-        bool ok = value->size() <= 6 &&
-                  std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (ok) v = std::stoul(*value);
-        if (!ok || v < 1 || v > options_.max_limit)
-          return error_response(400,
-                                "limit must be an integer in 1.." + std::to_string(options_.max_limit) +
-                                    " (got '" + *value + "')",
-                                n);
-        limit = v;
-        continue;
-      }
-      auto& slot = n == "start" ? start : end;
-      if (slot) return error_response(400, n + " given twice", n);
-      auto t = parse_time(*value);
-      if (!t)
-        return error_response(400,
-                              "bad " + n + " '" + *value + "': " + t.status().message() +
-                                  " (use ISO-8601 like 2021-08-14T14:46:00Z or epoch milliseconds)",
-                              n);
-      slot = *t;
-    }
-  }
-  if (start && end && *start > *end)
-    return error_response(400, "start (" + format_iso8601_ms(*start) + ") is after end (" +
-                                   format_iso8601_ms(*end) + ")",
-                          "start");
+  RangeParams range;
+  if (!parse_range_params(query, options_.max_limit, {}, range, error)) return error;
+  const auto& start = range.start;
+  const auto& end = range.end;
+  const auto& limit = range.limit;
 
-  if (!check_known(store_, options_, series, error)) return error;
+  if (!check_known(store_, options_.is_configured, series, error)) return error;
 
   storage::CandleQuery q;
   q.exchange = series.exchange;
@@ -391,7 +207,7 @@ WsResolution ApiHandler::resolve_ws(const HttpRequest& request) const {
   } else if (!query.empty()) {
     res.error = error_response(400, "this WebSocket route takes no query parameters",
                                query.substr(0, query.find_first_of("=&")));
-  } else if (parse_series(seg, res.series, res.error) && check_known(store_, options_, res.series, res.error)) {
+  } else if (parse_series(seg, res.series, res.error) && check_known(store_, options_.is_configured, res.series, res.error)) {
     res.error = HttpResponse{101, "", "", {}};
   }
   ApiProbe::get().record(route_of(request.target), res.error.status,

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,22 +29,10 @@
 #include "core/health.h"
 #include "core/symbol.h"
 #include "core/timeframe.h"
+#include "serving/http_util.h"
 #include "storage/candle_store.h"
 
 namespace tickflow::serving {
-
-struct HttpRequest {
-  std::string method;  // "GET"
-  std::string target;  // path and query, as on the request line
-  std::string body;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
-};
 
 using HealthFn = std::function<std::vector<ComponentHealth>()>;
 
@@ -54,15 +43,9 @@ struct ApiOptions {
   size_t ws_snapshot_candles = 1;
   // Series the running pipeline is configured to build. A configured series is known even
   // before its first candle is stored (REST answers 200 with no candles; WS subscribes).
-  std::function<bool(Exchange, const std::string& symbol, const Timeframe&)> is_configured;
-};
-
-// One validated candle series of a request path.
-struct SeriesRef {
-  Exchange exchange = Exchange::kBinance;
-  std::string symbol;  // unified
-  Timeframe timeframe;
-  std::string key;     // series_key(exchange, symbol, timeframe)
+  SeriesPredicate is_configured;
+  // Feature routes (indicators, quality, subscriptions, ...), tried in order after the core ones.
+  std::vector<std::shared_ptr<const RouteModule>> modules;
 };
 
 // Result of validating a WebSocket upgrade request: ok() → upgrade and subscribe to `series`;
@@ -87,11 +70,13 @@ class ApiHandler {
   std::string ws_snapshot(const SeriesRef& series) const;
 
   // Route pattern of a target, for metric labels ("/ohlcv/{exchange}/{symbol}/{timeframe}",
-  // "/health", "/metrics", "/", "/ws/ohlcv/{exchange}/{symbol}/{timeframe}", "other").
-  static std::string_view route_of(std::string_view target);
+  // "/health", "/metrics", "/", "/ws/ohlcv/{exchange}/{symbol}/{timeframe}", a module's pattern,
+  // "other").
+  std::string_view route_of(std::string_view target) const;
 
  private:
   HttpResponse dispatch(const HttpRequest& request, std::string_view route) const;
+  const RouteModule* module_for(std::string_view path, std::string_view* route = nullptr) const;
   HttpResponse ohlcv(std::string_view path, std::string_view query) const;
   HttpResponse health() const;
 

@@ -310,7 +310,8 @@ class HttpSession final : public Session {
       return;  // timeout, reset: drop the connection
     }
     http::request<http::string_body> req = parser_->release();
-    HttpRequest request{std::string(req.method_string()), std::string(req.target()), {}};
+    HttpRequest request{std::string(req.method_string()), std::string(req.target()), {}, {}};
+    for (const auto& field : req) request.headers.emplace_back(lower(std::string_view(field.name_string().data(), field.name_string().size())), std::string(field.value().data(), field.value().size()));
     if (websocket::is_upgrade(req)) {
       WsResolution res = server_.api.resolve_ws(request);
       if (!res.ok()) return send(std::move(res.error), req.version(), false);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/analytics.h"
 #include "core/candle.h"
 #include "core/result.h"
 
@@ -36,6 +37,16 @@ struct CandleQuery {
   size_t limit = 1000;            // most recent `limit` candles of the range, returned oldest first
 };
 
+struct IndicatorQuery {
+  Exchange exchange = Exchange::kBinance;
+  std::string symbol;  // unified
+  Timeframe timeframe;
+  std::vector<std::string> names;  // outputs to return (empty = all)
+  TimestampNs start = 0;          // inclusive, on open_time
+  TimestampNs end = INT64_MAX;    // exclusive, on open_time
+  size_t limit = 1000;            // most recent `limit` records of the range, oldest first
+};
+
 struct SeriesInfo {
   Exchange exchange;
   std::string symbol;
@@ -55,6 +66,13 @@ class CandleStore {
                                    int32_t partition) const = 0;
 
   virtual Result<std::vector<Candle>> query(const CandleQuery& q) const = 0;
+
+  // Indicator history (processed.indicators), same contract as write(): per (series, open_time)
+  // the record with the highest candle_revision is kept (an equal one is ignored); provisional
+  // records are never stored. Records and positions are written atomically.
+  virtual Status write_indicators(const std::vector<IndicatorRecord>& records,
+                                  const std::vector<ConsumerPosition>& positions) = 0;
+  virtual Result<std::vector<IndicatorRecord>> query_indicators(const IndicatorQuery& q) const = 0;
   // True when the series has at least one stored candle.
   virtual Result<bool> has_series(Exchange e, const std::string& symbol,
                                   const Timeframe& tf) const = 0;

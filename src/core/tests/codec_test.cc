@@ -52,6 +52,56 @@ TEST(Codec, CandleRoundTrips) {
   EXPECT_EQ(back->vwap().to_string(), "1.50000000");
 }
 
+TEST(Codec, IndicatorRecordRoundTrips) {
+  IndicatorRecord r;
+  r.symbol = "ETH-USDT";
+  r.timeframe = *Timeframe::parse("5m");
+  r.open_time = 300 * kNsPerSec;
+  r.close_time = 600 * kNsPerSec - kNsPerMs;
+  r.candle_revision = 1;
+  r.values = {{"sma20", 1234.5}, {"rsi14", 55.25}};
+  std::string bytes = codec::encode_indicators(r);
+  EXPECT_EQ(codec::peek_kind(bytes), codec::RecordKind::kIndicators);
+  EXPECT_EQ(codec::event_id_of(bytes), "binance:ETH-USDT:5m:300000:ind:1");
+  auto back = codec::decode_indicators(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->series_key(), r.series_key());
+  EXPECT_EQ(back->open_time, r.open_time);
+  EXPECT_EQ(back->close_time, r.close_time);
+  EXPECT_EQ(back->candle_revision, 1u);
+  EXPECT_FALSE(back->provisional);
+  EXPECT_EQ(back->values, r.values);
+  EXPECT_FALSE(codec::decode_alert(bytes));
+}
+
+TEST(Codec, AlertRoundTrips) {
+  Alert a;
+  a.alert_id = "rsi-hot:binance:BTC-USDT:1m:60000:firing";
+  a.rule = "rsi-hot";
+  a.kind = "rsi_overbought";
+  a.exchange = "binance";
+  a.symbol = "BTC-USDT";
+  a.timeframe = "1m";
+  a.ts_event = 119999 * kNsPerMs;
+  a.value = 71.5;
+  a.threshold = 70;
+  a.message = "RSI 71.5 above 70";
+  a.labels = {{"desk", "a"}, {"team", "quant"}};
+  std::string bytes = codec::encode_alert(a);
+  EXPECT_EQ(codec::peek_kind(bytes), codec::RecordKind::kAlert);
+  EXPECT_EQ(codec::event_id_of(bytes), a.alert_id);
+  auto back = codec::decode_alert(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->alert_id, a.alert_id);
+  EXPECT_EQ(back->rule, a.rule);
+  EXPECT_EQ(back->kind, a.kind);
+  EXPECT_EQ(back->state, "firing");
+  EXPECT_EQ(back->ts_event, a.ts_event);
+  EXPECT_EQ(back->value, 71.5);
+  EXPECT_EQ(back->threshold, 70);
+  EXPECT_EQ(back->labels, a.labels);
+}
+
 TEST(Codec, RejectsGarbage) {
   EXPECT_FALSE(codec::decode_trade("not a protobuf"));
   EXPECT_EQ(codec::peek_kind(""), codec::RecordKind::kUnknown);

@@ -40,6 +40,34 @@ class FakeCandleStore final : public storage::CandleStore {
     if (out.size() > q.limit) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(q.limit));
     return out;
   }
+  Status write_indicators(const std::vector<IndicatorRecord>& records,
+                          const std::vector<storage::ConsumerPosition>&) override {
+    std::lock_guard lock(mu_);
+    for (const IndicatorRecord& r : records) {
+      if (r.provisional) continue;
+      auto& slot = indicators_[r.series_key()][r.open_time];
+      if (!slot.symbol.empty() && slot.candle_revision >= r.candle_revision) continue;
+      slot = r;
+    }
+    return Status::ok();
+  }
+  Result<std::vector<IndicatorRecord>> query_indicators(const storage::IndicatorQuery& q) const override {
+    std::lock_guard lock(mu_);
+    std::vector<IndicatorRecord> out;
+    auto it = indicators_.find(series_key(q.exchange, q.symbol, q.timeframe.label()));
+    if (it == indicators_.end()) return out;
+    for (auto& [t, r] : it->second) {
+      if (t < q.start || t >= q.end) continue;
+      IndicatorRecord copy = r;
+      if (!q.names.empty())
+        std::erase_if(copy.values, [&](const auto& nv) {
+          return std::find(q.names.begin(), q.names.end(), nv.first) == q.names.end();
+        });
+      if (!copy.values.empty()) out.push_back(std::move(copy));
+    }
+    if (out.size() > q.limit) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(q.limit));
+    return out;
+  }
   Result<bool> has_series(Exchange e, const std::string& symbol, const Timeframe& tf) const override {
     std::lock_guard lock(mu_);
     return series_.count(series_key(e, symbol, tf.label())) > 0;
@@ -57,6 +85,7 @@ class FakeCandleStore final : public storage::CandleStore {
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::map<TimestampNs, Candle>> series_;
+  std::map<std::string, std::map<TimestampNs, IndicatorRecord>> indicators_;
   mutable int queries_ = 0;
   mutable storage::CandleQuery last_query_;
 };

@@ -27,6 +27,7 @@ using rocks::put_be64;
 constexpr const char* kCfCandles = "candles";
 constexpr const char* kCfSeries = "series";
 constexpr const char* kCfPositions = "positions";
+constexpr const char* kCfIndicators = "indicators";
 
 // Signed times sort correctly as unsigned big-endian once the sign bit is flipped.
 void put_time(std::string& out, TimestampNs t) {
@@ -159,12 +160,14 @@ Result<std::unique_ptr<RocksCandleStore>> RocksCandleStore::open(const RocksStor
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, small},
                                                       {kCfCandles, candles},
                                                       {kCfSeries, small},
-                                                      {kCfPositions, small}};
+                                                      {kCfPositions, small},
+                                                      {kCfIndicators, candles}};
   rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, cfs, &store->handles_, &store->db_);
   if (!s.ok()) return rocks::open_error(s, "store", options.path);
   store->cf_candles_ = store->handles_[1];
   store->cf_series_ = store->handles_[2];
   store->cf_positions_ = store->handles_[3];
+  store->cf_indicators_ = store->handles_[4];
   return store;
 }
 
@@ -240,6 +243,82 @@ Status RocksCandleStore::write(const std::vector<Candle>& candles,
   probe.ignored.Increment(static_cast<double>(ignored));
   probe.write_seconds.Observe(seconds_since(t0));
   return Status::ok();
+}
+
+Status RocksCandleStore::write_indicators(const std::vector<IndicatorRecord>& records,
+                                          const std::vector<ConsumerPosition>& positions) {
+  rocksdb::WriteBatch batch;
+  std::unordered_map<std::string, uint32_t> pending;  // key → revision written in this batch
+  std::lock_guard lk(write_mu_);
+  for (const IndicatorRecord& r : records) {
+    if (r.provisional) continue;
+    if (!r.timeframe.valid() || r.symbol.empty())
+      return Status::invalid_argument("store write: indicator record without symbol or timeframe");
+    std::string key = candle_key(series_prefix(r.exchange, r.symbol, r.timeframe.duration_ns()), r.open_time);
+    std::optional<uint32_t> existing;
+    if (auto it = pending.find(key); it != pending.end()) {
+      existing = it->second;
+    } else {
+      std::string v;
+      rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), cf_indicators_, key, &v);
+      if (gs.ok()) {
+        auto stored = codec::decode_indicators(v);
+        if (stored) existing = stored->candle_revision;  // an undecodable row is replaced
+      } else if (!gs.IsNotFound()) {
+        return read_error(gs, "write_indicators");
+      }
+    }
+    if (existing && r.candle_revision <= *existing) continue;
+    batch.Put(cf_indicators_, key, codec::encode_indicators(r));
+    pending[std::move(key)] = r.candle_revision;
+  }
+  for (const ConsumerPosition& p : positions) {
+    if (p.next_offset < 0)
+      return Status::invalid_argument("store write: negative position for " + p.topic);
+    batch.Put(cf_positions_, position_key(p.group, p.topic, p.partition),
+              be64_string(static_cast<uint64_t>(p.next_offset)));
+  }
+  if (batch.Count() == 0) return Status::ok();
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    StoreProbe::get().write_errors.Increment();
+    return write_error(s, "write_indicators");
+  }
+  return Status::ok();
+}
+
+Result<std::vector<IndicatorRecord>> RocksCandleStore::query_indicators(const IndicatorQuery& q) const {
+  if (!q.timeframe.valid()) return Status::invalid_argument("timeframe: invalid");
+  std::vector<IndicatorRecord> out;
+  if (q.limit == 0 || q.start >= q.end) return out;
+  const std::string prefix = series_prefix(q.exchange, q.symbol, q.timeframe.duration_ns());
+  const std::string lower = candle_key(prefix, q.start);
+  const std::string upper = candle_key(prefix, q.end);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_indicators_));
+    for (it->SeekToLast(); it->Valid() && out.size() < q.limit; it->Prev()) {
+      rocksdb::Slice v = it->value();
+      auto r = codec::decode_indicators(std::string_view(v.data(), v.size()));
+      if (!r) return Status::corruption("stored indicator record is undecodable: " + r.status().message());
+      if (!q.names.empty()) {
+        std::erase_if(r->values, [&](const auto& nv) {
+          return std::find(q.names.begin(), q.names.end(), nv.first) == q.names.end();
+        });
+        if (r->values.empty()) continue;
+      }
+      out.push_back(std::move(r).value());
+    }
+    if (!it->status().ok()) return read_error(it->status(), "query_indicators");
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 Result<int64_t> RocksCandleStore::position(const std::string& group, const std::string& topic,

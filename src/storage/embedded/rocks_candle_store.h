@@ -7,6 +7,8 @@
 //   series     u8(exchange) symbol \0 be64(timeframe ns)                        → be64(candle
 //   count) positions  group \0 topic \0 be32(partition)                                → be64(next
 //   offset)
+//   indicators u8(exchange) symbol \0 be64(timeframe ns) be64(open_time ^ sign) →
+//   codec::encode_indicators bytes (closed candles only; highest candle_revision kept)
 //
 // write() is ONE rocksdb::WriteBatch holding the upserts, the series counts and the consumer
 // positions (WAL on), so rows and positions are atomic across a crash. Per (series, open_time)
@@ -54,6 +56,9 @@ class RocksCandleStore final : public CandleStore {
   Result<int64_t> position(const std::string& group, const std::string& topic,
                            int32_t partition) const override;
   Result<std::vector<Candle>> query(const CandleQuery& q) const override;
+  Status write_indicators(const std::vector<IndicatorRecord>& records,
+                          const std::vector<ConsumerPosition>& positions) override;
+  Result<std::vector<IndicatorRecord>> query_indicators(const IndicatorQuery& q) const override;
   Result<bool> has_series(Exchange e, const std::string& symbol,
                           const Timeframe& tf) const override;
   Result<std::vector<SeriesInfo>> list_series() const override;
@@ -69,6 +74,7 @@ class RocksCandleStore final : public CandleStore {
   rocksdb::ColumnFamilyHandle* cf_candles_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_series_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_positions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_indicators_ = nullptr;
   std::mutex write_mu_;  // serializes read-modify-write upserts and retention
 };
 

@@ -276,5 +276,48 @@ TEST(StoreFactory, UnknownBackendAndSecondOpener) {
       << second.status().message();
 }
 
+IndicatorRecord make_indicators(TimestampNs open_time, uint32_t revision, double sma,
+                                bool provisional = false) {
+  IndicatorRecord r;
+  r.symbol = "BTC-USDT";
+  r.timeframe = tf1m();
+  r.open_time = open_time;
+  r.close_time = open_time + kNsPerMin - kNsPerMs;
+  r.candle_revision = revision;
+  r.provisional = provisional;
+  r.values = {{"sma20", sma}, {"rsi14", 50.0}};
+  return r;
+}
+
+TEST(RocksCandleStore, IndicatorsKeepTheHighestRevisionAndPersistWithPositions) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store->write_indicators({make_indicators(kT0, 0, 1.0), make_indicators(kT0 + kNsPerMin, 0, 2.0),
+                                         make_indicators(kT0 + 2 * kNsPerMin, 0, 9.0, /*provisional=*/true)},
+                                        {{"historical", "processed.indicators", 3, 42}}));
+    ASSERT_TRUE(store->write_indicators({make_indicators(kT0, 1, 1.5)}, {}));   // correction wins
+    ASSERT_TRUE(store->write_indicators({make_indicators(kT0, 0, 7.0)}, {}));   // replay of rev 0 ignored
+  }
+  auto store = open_store(dir.path());  // reopened: durable
+  EXPECT_EQ(*store->position("historical", "processed.indicators", 3), 42);
+  IndicatorQuery q;
+  q.symbol = "BTC-USDT";
+  q.timeframe = tf1m();
+  auto all = store->query_indicators(q);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);  // the provisional record is not stored
+  EXPECT_EQ((*all)[0].candle_revision, 1u);
+  EXPECT_EQ((*all)[0].values[0].second, 1.5);
+  EXPECT_EQ((*all)[1].values[0].second, 2.0);
+  q.names = {"rsi14"};
+  q.start = kT0 + kNsPerMin;
+  auto one = store->query_indicators(q);
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->size(), 1u);
+  ASSERT_EQ((*one)[0].values.size(), 1u);
+  EXPECT_EQ((*one)[0].values[0].first, "rsi14");
+}
+
 }  // namespace
 }  // namespace tickflow::storage::embedded
