@@ -15,6 +15,11 @@ PACKAGES=(
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl
+  # history and cache backends (issue 6), started by the tests on loopback
+  libpq-dev postgresql-15 postgresql-15-partman
+  libhiredis-dev redis-server
+  # alert delivery and the shipped operations rules (issue 4)
+  prometheus prometheus-alertmanager
 )
 
 missing=()
