@@ -7,11 +7,21 @@
 #include <vector>
 
 #include "app/config.h"
+#include "storage/factory.h"
 
 namespace tickflow::app {
 
 // `tickflow run`: the whole pipeline in one process on the embedded bus and store.
 int cmd_run(const AppConfig& config);
+
+// The candle store settings of a configuration ([storage] backend, data_dir, [timescale] /
+// TIMESCALE_* for the postgres backend).
+storage::StoreConfig store_config(const AppConfig& config);
+
+// `tickflow historical`: only the historical loader (normalized.ohlcv → store), plus the trade
+// loader (raw.market-data → trades) when the store keeps trades (postgres). Serves /health and
+// /metrics on api.host and PROMETHEUS_PORT (default 8003).
+int cmd_historical(const AppConfig& config);
 
 struct SimulateOptions {
   std::string host = "127.0.0.1";
@@ -24,6 +34,9 @@ struct SimulateOptions {
   bool start_on_connect = false;
   int64_t drop_every = 0;       // drop connections every N messages (0 = never)
   int64_t malformed_every = 0;  // send a malformed frame every N messages
+  int64_t duplicate_every = 0;  // send every Nth trade twice (quality: duplicate)
+  int64_t outlier_every = 0;    // send every Nth trade outlier_pct % too high (quality: outlier)
+  int64_t outlier_pct = 10;
   std::string log_level = "info";
 };
 // `tickflow simulate`: the exchange simulator as a standalone server.
@@ -36,6 +49,14 @@ struct CandlesOptions {
 };
 // `tickflow candles`: offline trades → candles CSV on stdout.
 int cmd_candles(const CandlesOptions& options);
+
+struct IndicatorsOptions {
+  std::string input = "-";   // CSV with a header (close; high/low for atr; volume for vwap); - = stdin
+  std::string output = "-";  // - = stdout
+  std::string indicators = "sma:20,ema:20,rsi:14,macd:12:26:9,bb:20:2,atr:14";
+};
+// `tickflow indicators`: offline indicators over a candle CSV (exit 2 on a bad spec).
+int cmd_indicators(const IndicatorsOptions& options);
 
 struct TailOptions {
   std::string topic;

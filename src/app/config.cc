@@ -7,7 +7,11 @@
 
 #include <toml++/toml.h>
 
+#include "app/config_alerts.h"
+#include "app/config_delivery.h"
+#include "app/config_quality.h"
 #include "core/symbol.h"
+#include "processing/indicators/indicator_set.h"
 
 extern char** environ;
 
@@ -137,7 +141,8 @@ void apply_file(AppConfig& c, const std::string& path) {
                  ": " + std::string(e.description()));
   }
   check_keys(root, "", {"data_dir", "log_level", "status_interval", "api", "bus", "storage", "exchanges",
-                        "candles", "demo", "kafka", "timescale", "redis"});
+                        "candles", "indicators", "alerts", "quality", "demo", "kafka", "timescale", "redis",
+                        "webhooks", "alertmanager"});
   c.data_dir = get_string(root, "", "data_dir", c.data_dir);
   c.log_level = get_string(root, "", "log_level", c.log_level);
   c.status_interval = get_duration(root, "", "status_interval", c.status_interval);
@@ -183,6 +188,36 @@ void apply_file(AppConfig& c, const std::string& path) {
     c.candles.provisional_interval = get_duration(*t, p, "provisional_interval", c.candles.provisional_interval);
     c.candles.emit_empty = get_bool(*t, p, "emit_empty", c.candles.emit_empty);
   }
+  if (auto* t = sub(root, "", "indicators")) {
+    const std::string p = "indicators.";
+    check_keys(*t, "indicators", {"enabled", "spec", "timeframes", "max_checkpoints"});
+    c.indicators.enabled = get_bool(*t, p, "enabled", c.indicators.enabled);
+    c.indicators.spec = get_string(*t, p, "spec", c.indicators.spec);
+    const int64_t cp = get_int(*t, p, "max_checkpoints", c.indicators.max_checkpoints);
+    if (cp < 1 || cp > 65536) fail("indicators.max_checkpoints", "must be 1..65536");
+    c.indicators.max_checkpoints = static_cast<uint32_t>(cp);
+    if (auto* tfs = sub(*t, p, "timeframes")) {
+      for (const auto& [k, v] : *tfs) {
+        const std::string key = p + "timeframes." + std::string(k.str());
+        auto tf = Timeframe::parse(k.str());
+        if (!tf) fail(key, tf.status().message());
+        if (!v.is_string()) fail(key, "must be a string (an indicator spec)");
+        c.indicators.timeframes[tf->label()] = std::string(*v.value<std::string>());
+      }
+    }
+  }
+  if (auto* t = sub(root, "", "alerts")) {
+    if (auto e = parse_alerts_config(*t, c.alerts)) fail(e->key, e->message);
+  }
+  if (auto* t = sub(root, "", "quality")) {
+    if (auto e = parse_quality_config(*t, c.quality)) fail(e->key, e->message);
+  }
+  if (auto* t = sub(root, "", "webhooks")) {
+    if (auto e = parse_webhooks_config(*t, c.webhooks)) fail(e->key, e->message);
+  }
+  if (auto* t = sub(root, "", "alertmanager")) {
+    if (auto e = parse_alertmanager_config(*t, c.alertmanager)) fail(e->key, e->message);
+  }
   if (auto* t = sub(root, "", "demo")) {
     const std::string p = "demo.";
     check_keys(*t, "demo", {"enabled", "seed", "rate", "symbols"});
@@ -206,8 +241,13 @@ void apply_file(AppConfig& c, const std::string& path) {
     c.timescale_password = get_string(*t, "timescale.", "password", c.timescale_password);
   }
   if (auto* t = sub(root, "", "redis")) {
-    check_keys(*t, "redis", {"url"});
+    check_keys(*t, "redis", {"url", "enabled", "ttl_timeframes", "ttl_margin", "alert_ttl", "timeout"});
     c.redis_url = get_string(*t, "redis.", "url", c.redis_url);
+    c.redis.enabled = get_bool(*t, "redis.", "enabled", c.redis.enabled);
+    c.redis.ttl_timeframes = get_number(*t, "redis.", "ttl_timeframes", c.redis.ttl_timeframes);
+    c.redis.ttl_margin = get_duration(*t, "redis.", "ttl_margin", c.redis.ttl_margin);
+    c.redis.alert_ttl = get_duration(*t, "redis.", "alert_ttl", c.redis.alert_ttl);
+    c.redis.timeout = get_duration(*t, "redis.", "timeout", c.redis.timeout);
   }
 }
 
@@ -222,6 +262,7 @@ void apply_env(AppConfig& c, const std::map<std::string, std::string>& env) {
   if (auto* v = get("TICKFLOW_API_PORT")) c.api.port = to_port("TICKFLOW_API_PORT", to_int("TICKFLOW_API_PORT", *v), false);
   if (auto* v = get("PROMETHEUS_PORT")) c.api.metrics_port = to_port("PROMETHEUS_PORT", to_int("PROMETHEUS_PORT", *v), true);
   if (auto* v = get("TICKFLOW_BINANCE_WS_URL")) c.binance.ws_url = *v;
+  if (auto* v = get("TICKFLOW_ALERTMANAGER_URL")) c.alertmanager.url = *v;
   if (auto* v = get("TICKFLOW_BINANCE_REST_URL")) c.binance.rest_url = *v;
   if (auto* v = get("TICKFLOW_SYMBOLS")) c.binance.symbols = split_list(*v);
   if (auto* v = get("TICKFLOW_TIMEFRAMES")) {
@@ -262,8 +303,16 @@ void validate(AppConfig& c) {
   if (c.data_dir.empty()) fail("data_dir", "must not be empty");
   if (c.bus_backend != "embedded")
     fail("bus.backend", "unknown backend '" + c.bus_backend + "' (this build has: embedded)");
-  if (c.store_backend != "embedded")
-    fail("storage.backend", "unknown backend '" + c.store_backend + "' (this build has: embedded)");
+  if (c.store_backend != "embedded" && c.store_backend != "postgres")
+    fail("storage.backend", "unknown backend '" + c.store_backend + "' (this build has: embedded, postgres)");
+  if (c.store_backend == "postgres") {
+    // Unset keys fall back to 127.0.0.1:5432, database and user "tickflow".
+    if (c.timescale_host.empty()) c.timescale_host = "127.0.0.1";
+    if (c.timescale_port.empty()) c.timescale_port = "5432";
+    if (c.timescale_db.empty()) c.timescale_db = "tickflow";
+    if (c.timescale_user.empty()) c.timescale_user = "tickflow";
+    to_port("timescale.port", to_int("timescale.port", c.timescale_port), false);
+  }
   if (c.binance.trade_stream != "aggTrade" && c.binance.trade_stream != "trade")
     fail("exchanges.binance.trade_stream", "must be \"aggTrade\" or \"trade\"");
   for (const char* key : {"ws_url", "rest_url"}) {
@@ -273,6 +322,10 @@ void validate(AppConfig& c) {
                   : (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0);
     if (!ok) fail(std::string("exchanges.binance.") + key, "not a " + std::string(key == std::string("ws_url") ? "ws:// or wss://" : "http:// or https://") + " URL: '" + url + "'");
   }
+  if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
+    fail("redis.url", "must be redis://[user:password@]host:port/db");  // never echo it: it may hold a password
+  if (!(c.redis.ttl_timeframes > 0)) fail("redis.ttl_timeframes", "must be > 0");
+  if (c.redis.timeout <= 0) fail("redis.timeout", "must be > 0");
   c.binance.symbols = normalize_symbols("exchanges.binance.symbols", c.binance.symbols);
   c.demo.symbols = normalize_symbols("demo.symbols", c.demo.symbols);
   if (c.demo.rate <= 0 || c.demo.rate > 1e6) fail("demo.rate", "must be in (0, 1000000] messages per second");
@@ -280,6 +333,14 @@ void validate(AppConfig& c) {
   if (c.candles.correction_horizon < c.candles.grace)
     fail("candles.correction_horizon", "must be at least candles.grace");
   if (c.status_interval <= 0) fail("status_interval", "must be positive");
+  if (auto e = validate_delivery_config(c)) fail(e->key, e->message);
+  if (auto set = processing::indicators::IndicatorSet::create(c.indicators.spec); !set)
+    fail("indicators.spec", set.status().message());
+  for (const auto& [label, spec] : c.indicators.timeframes) {
+    if (auto set = processing::indicators::IndicatorSet::create(spec); !set)
+      fail("indicators.timeframes." + label, set.status().message());
+  }
+  if (auto e = check_alert_inputs(c)) fail(e->key, e->message);
 }
 
 }  // namespace

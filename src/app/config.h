@@ -16,6 +16,9 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "core/timeframe.h"
+#include "processing/alerts/rule.h"
+#include "processing/quality/checker.h"
+#include "processing/quality/validator.h"
 
 namespace tickflow::app {
 
@@ -41,11 +44,65 @@ struct CandlesConfig {
   bool emit_empty = true;
 };
 
+// [indicators]: the indicator stage (src/processing/indicators/processor.h).
+struct IndicatorsConfig {
+  bool enabled = true;
+  std::string spec = "sma:20,ema:20,rsi:14,macd:12:26:9,bb:20:2,atr:14,vwap";  // every timeframe
+  std::map<std::string, std::string> timeframes;  // [indicators.timeframes] label → spec override
+  uint32_t max_checkpoints = 256;                 // bars kept for corrections (per series)
+};
+
+// [alerts]: the alert stage (src/processing/alerts/processor.h) and its [[alerts.rules]].
+struct AlertsConfig {
+  bool enabled = true;
+  DurationNs quality_interval = 5 * kNsPerSec;  // stale_feed / quality_below evaluation cadence
+  std::vector<processing::alerts::AlertRule> rules;
+};
+
+// [quality]: the collectors' validator window and the data-quality monitor
+// (src/processing/quality/README.md).
+struct QualitySettings {
+  bool enabled = true;
+  quality::QualityConfig checker;
+  quality::ValidatorConfig validation;
+  bool from_committed = false;  // start = "end" (default) | "committed"
+};
+
+// [webhooks]: delivery of alerts to the receivers registered with POST /subscriptions
+// (src/delivery/webhook.h): attempts per alert before it is dead-lettered, backoff, timeout.
+struct WebhooksConfig {
+  bool enabled = true;
+  int max_attempts = 5;
+  DurationNs backoff = 1 * kNsPerSec;       // first retry delay (doubles, with jitter)
+  DurationNs max_backoff = 60 * kNsPerSec;
+  DurationNs timeout = 5 * kNsPerSec;       // one POST
+};
+
+// [alertmanager]: POST alerts to Prometheus Alertmanager's v2 API when url is set
+// (src/delivery/alertmanager.h). Env: TICKFLOW_ALERTMANAGER_URL.
+struct AlertmanagerConfig {
+  std::string url;            // e.g. http://127.0.0.1:9093 ("" = off)
+  std::string generator_url;  // back-link in Alertmanager ("" = the API's own URL)
+  DurationNs timeout = 5 * kNsPerSec;
+  int max_attempts = 10;
+  DurationNs backoff = 1 * kNsPerSec;
+  DurationNs max_backoff = 60 * kNsPerSec;
+};
+
 struct DemoConfig {
   bool enabled = false;  // --demo: start the simulator in-process and point the collector at it
   uint64_t seed = 1;
   double rate = 200;  // messages per second, all symbols
   std::vector<std::string> symbols = {"BTC-USDT", "ETH-USDT", "SOL-USDT"};
+};
+
+// [redis]: the latest-value cache (used when redis_url / REDIS_URL is set and enabled).
+struct RedisConfig {
+  bool enabled = true;
+  double ttl_timeframes = 2.0;               // candle/indicator keys live ttl_timeframes x timeframe...
+  DurationNs ttl_margin = 60 * kNsPerSec;    // ...plus this margin
+  DurationNs alert_ttl = 24 * kNsPerHour;    // latest alert per series
+  DurationNs timeout = 500 * kNsPerMs;       // connect and command timeout
 };
 
 struct AppConfig {
@@ -58,10 +115,16 @@ struct AppConfig {
   // Kept for the distributed backends (Kafka, PostgreSQL, Redis); unused by the embedded ones.
   std::string kafka_bootstrap_servers;
   std::string timescale_host, timescale_port, timescale_db, timescale_user, timescale_password;
-  std::string redis_url;
+  std::string redis_url;  // redis://[user:password@]host:port/db (never logged with its password)
+  RedisConfig redis;
   ApiConfig api;
   BinanceConfig binance;
   CandlesConfig candles;
+  IndicatorsConfig indicators;
+  AlertsConfig alerts;
+  QualitySettings quality;
+  WebhooksConfig webhooks;
+  AlertmanagerConfig alertmanager;
   DemoConfig demo;
 };
 

@@ -37,6 +37,15 @@ int main(int argc, char** argv) {
   run->add_option("--rate", rate, "Simulator messages per second (--demo)");
   run->add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
 
+  // historical
+  std::string hist_config, hist_data_dir, hist_log_level;
+  auto* historical = cli.add_subcommand(
+      "historical", "Run only the historical loader: the bus's candles (and trades) into the store; "
+                    "health and metrics on PROMETHEUS_PORT (default 8003)");
+  historical->add_option("-c,--config", hist_config, "TOML config file (see config/tickflow.example.toml)");
+  historical->add_option("--data-dir", hist_data_dir, "Directory of the embedded log");
+  historical->add_option("--log-level", hist_log_level, "trace, debug, info, warn, error, off");
+
   // simulate
   SimulateOptions so;
   std::string sim_symbols;
@@ -51,6 +60,10 @@ int main(int argc, char** argv) {
   sim->add_flag("--start-on-connect", so.start_on_connect, "Start the market clock when the first client subscribes");
   sim->add_option("--drop-every", so.drop_every, "Fault: drop connections every N messages");
   sim->add_option("--malformed-every", so.malformed_every, "Fault: send a malformed frame every N messages");
+  sim->add_option("--duplicate-every", so.duplicate_every, "Fault: send every Nth trade twice");
+  sim->add_option("--outlier-every", so.outlier_every, "Fault: send every Nth trade with a price --outlier-pct % too high");
+  sim->add_option("--outlier-pct", so.outlier_pct, "Fault: how far off an outlier price is, in % (default 10)")
+      ->check(CLI::Range(1, 1000));
   sim->add_option("--log-level", so.log_level, "Log level");
 
   // candles
@@ -59,6 +72,13 @@ int main(int argc, char** argv) {
   candles->add_option("--exchange", co.exchange, "Exchange of the input (binance)");
   candles->add_option("--timeframe,--timeframes", co.timeframes, "Timeframe(s), e.g. 1m or 1m,5m");
   candles->add_option("--input", co.input, "Input file: raw frames or recording JSON lines; - for stdin")->required();
+
+  // indicators
+  IndicatorsOptions io;
+  auto* indicators = cli.add_subcommand("indicators", "Compute indicators offline over a candle CSV (e.g. the output of `tickflow candles`)");
+  indicators->add_option("--input", io.input, "CSV with a header: close (+ high, low for atr; volume for vwap); - for stdin")->required();
+  indicators->add_option("--output", io.output, "Output CSV (input columns + one per indicator output); - for stdout");
+  indicators->add_option("--indicators", io.indicators, "Spec, e.g. sma:20,ema:20,rsi:14,macd:12:26:9,bb:20:2,atr:14,vwap");
 
   // tail
   TailOptions to;
@@ -99,6 +119,14 @@ int main(int argc, char** argv) {
     if (!cfg) return 2;
     return cmd_run(*cfg);
   }
+  if (historical->parsed()) {
+    ConfigOverrides hov;
+    if (!hist_data_dir.empty()) hov.data_dir = hist_data_dir;
+    if (!hist_log_level.empty()) hov.log_level = hist_log_level;
+    auto cfg = load(hist_config, hov);
+    if (!cfg) return 2;
+    return cmd_historical(*cfg);
+  }
   if (sim->parsed()) {
     if (!sim_symbols.empty()) {
       so.symbols.clear();
@@ -122,6 +150,7 @@ int main(int argc, char** argv) {
     return cmd_simulate(so);
   }
   if (candles->parsed()) return cmd_candles(co);
+  if (indicators->parsed()) return cmd_indicators(io);
   if (tail->parsed()) {
     to.follow = !no_follow;
     if (to.data_dir.empty()) {

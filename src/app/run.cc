@@ -1,7 +1,7 @@
 // `tickflow run`: every stage in one process over the embedded bus and store.
 //
 // Start order (consumers before producers): bus, store, historical loader, candle processor,
-// realtime gateway, HTTP server, [simulator], collector. Stop order is the reverse, with a
+// indicator processor + indicator loader ([indicators] enabled), alert deliveries (webhooks, [alertmanager]), alert processor ([alerts] rules), quality monitor ([quality] enabled), realtime gateway, HTTP server, [simulator], collector. Stop order is the reverse, with a
 // drain in the middle: once the collector stopped, the processor and the loader are given
 // time to consume what was collected, so Ctrl-C loses nothing (and a kill -9 loses nothing
 // either: every stage commits outputs and positions atomically and resumes on restart).
@@ -16,19 +16,33 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
+#include "app/run_delivery.h"
 #include "app/signals.h"
 #include "bus/factory.h"
+#include "cache/cache_writer.h"
+#include "cache/redis/redis_latest_cache.h"
 #include "core/clock.h"
 #include "core/symbol.h"
 #include "exchange/binance/collector.h"
 #include "exchange/simulator/simulator.h"
 #include "observability/log.h"
+#include "processing/alerts/processor.h"
 #include "processing/candles/processor.h"
+#include "processing/indicators/indicator_set.h"
+#include "processing/indicators/processor.h"
+#include "processing/quality/monitor.h"
 #include "serving/api.h"
 #include "serving/gateway.h"
+#include "serving/indicators_routes.h"
+#include "serving/latest_route.h"
+#include "serving/quality_routes.h"
 #include "serving/server.h"
+#include "serving/subscriptions_routes.h"
 #include "storage/factory.h"
 #include "storage/loader.h"
+#include "serving/trades_routes.h"
+#include "storage/trade_loader.h"
+#include "storage/trade_store.h"
 
 namespace tickflow::app {
 namespace {
@@ -60,16 +74,16 @@ int cmd_run(const AppConfig& c) {
     std::fprintf(stderr, "tickflow: cannot open the event log: %s\n", bus.status().message().c_str());
     return 1;
   }
-  storage::StoreConfig sc;
-  sc.backend = c.store_backend;
-  sc.data_dir = c.data_dir;
-  auto store = storage::make_candle_store(sc);
+  auto store = storage::make_candle_store(store_config(c));
   if (!store) {
     std::fprintf(stderr, "tickflow: cannot open the candle store: %s\n", store.status().message().c_str());
     return 1;
   }
 
   storage::HistoricalLoader loader(**bus, **store);
+  // Trades sink (raw.market-data → trades), when the store keeps trades (postgres).
+  std::unique_ptr<storage::TradeLoader> trade_loader;
+  if (storage::TradeStore* ts = (*store)->trades()) trade_loader = std::make_unique<storage::TradeLoader>(**bus, *ts);
   processing::ProcessorConfig pc;
   pc.candles.timeframes = c.candles.timeframes;
   pc.candles.grace = c.candles.grace;
@@ -77,7 +91,61 @@ int cmd_run(const AppConfig& c) {
   pc.candles.provisional_interval = c.candles.provisional_interval;
   pc.candles.emit_empty = c.candles.emit_empty;
   processing::CandleProcessor processor(**bus, pc, clock);
+  // Indicator stage + its sink (processed.indicators → store), when [indicators] enabled.
+  std::unique_ptr<processing::indicators::IndicatorProcessor> indicators;
+  std::unique_ptr<storage::HistoricalLoader> indicator_loader;
+  if (c.indicators.enabled) {
+    processing::indicators::IndicatorProcessorConfig ic;
+    ic.spec = c.indicators.spec;
+    ic.timeframe_specs = c.indicators.timeframes;
+    ic.correction_horizon = c.candles.correction_horizon;
+    ic.max_checkpoints = c.indicators.max_checkpoints;
+    indicators = std::make_unique<processing::indicators::IndicatorProcessor>(**bus, **store, ic, clock);
+    indicator_loader = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::indicator_loader_config());
+  }
+  // Data-quality monitor (raw.market-data → scores, metrics, GET /quality), when [quality]
+  // enabled; built below once the collector it takes liveness evidence from is declared.
+  std::unique_ptr<quality::QualityMonitor> quality_monitor;
+  // Alert stage (normalized.ohlcv + processed.indicators → processed.alerts), when rules exist.
+  std::unique_ptr<processing::alerts::AlertProcessor> alerts;
+  if (c.alerts.enabled && !c.alerts.rules.empty()) {
+    processing::alerts::AlertProcessorConfig ac;
+    ac.rules = c.alerts.rules;
+    ac.quality_interval = c.alerts.quality_interval;
+    // Quality rules (stale_feed, quality_below) read the quality monitor's snapshot (none when
+    // [quality] is disabled: they never fire).
+    processing::alerts::QualitySource quality_source = [&quality_monitor]() {
+      return quality_monitor ? quality_monitor->snapshot() : std::vector<QualityReading>{};
+    };
+    alerts = std::make_unique<processing::alerts::AlertProcessor>(**bus, ac, clock, quality_source);
+  }
   serving::RealtimeGateway gateway(**bus);
+  // Alert deliveries: webhook subscriptions ([webhooks], POST /subscriptions) and Alertmanager.
+  auto deliveries = make_delivery_stage(**bus, c, "http://" + c.api.host + ":" + std::to_string(c.api.port) + "/");
+  if (!deliveries) {
+    std::fprintf(stderr, "tickflow: alertmanager.url: %s\n", deliveries.status().message().c_str());
+    return 2;
+  }
+  DeliveryStage& delivery = **deliveries;
+  // Latest-value cache (Redis) and its writer, when redis.url is set and redis.enabled.
+  std::unique_ptr<cache::redis::RedisLatestCache> latest_cache;
+  std::unique_ptr<cache::CacheWriter> cache_writer;
+  if (!c.redis_url.empty() && c.redis.enabled) {
+    auto url = cache::redis::RedisUrl::parse(c.redis_url);
+    if (!url) {
+      std::fprintf(stderr, "tickflow: redis.url: %s\n", url.status().message().c_str());
+      return 2;
+    }
+    cache::redis::RedisCacheConfig rc;
+    rc.client.url = *url;
+    rc.client.connect_timeout = rc.client.command_timeout = c.redis.timeout;
+    rc.ttl_timeframes = c.redis.ttl_timeframes;
+    rc.ttl_margin = c.redis.ttl_margin;
+    rc.alert_ttl = c.redis.alert_ttl;
+    latest_cache = std::make_unique<cache::redis::RedisLatestCache>(rc);
+    cache_writer = std::make_unique<cache::CacheWriter>(**bus, *latest_cache, store->get());
+    std::printf("cache: latest values in %s\n", url->redacted().c_str());
+  }
 
   std::unique_ptr<exchange::simulator::Simulator> simulator;
   std::unique_ptr<exchange::binance::Collector> collector;
@@ -88,10 +156,35 @@ int cmd_run(const AppConfig& c) {
     if (collector) h.push_back(collector->health());
     h.push_back(processor.health());
     h.push_back(loader.health());
+    if (trade_loader) h.push_back(trade_loader->health());
+    if (auto sh = (*store)->health()) h.push_back(*sh);
+    if (indicators) h.push_back(indicators->health());
+    if (indicator_loader) h.push_back(indicator_loader->health());
+    if (alerts) h.push_back(alerts->health());
+    if (quality_monitor) h.push_back(quality_monitor->health());
+    if (latest_cache) h.push_back(latest_cache->health());
+    if (cache_writer) h.push_back(cache_writer->health());
+    delivery.append_health(h);
     return h;
   };
   // Series this run builds: known to the API before their first candle is stored.
   std::vector<std::string> configured_symbols = c.demo.enabled ? c.demo.symbols : c.binance.symbols;
+  if (c.quality.enabled) {
+    quality::QualityMonitorConfig qc;
+    qc.checker = c.quality.checker;
+    qc.from_committed = c.quality.from_committed;
+    if (c.binance.enabled || c.demo.enabled)
+      for (const auto& s : configured_symbols) qc.series.emplace_back(Exchange::kBinance, s);
+    // Liveness: the collector is connected and its frame counter moves (depth, pings, trades of
+    // any symbol), so a quiet symbol on a healthy connection is not stale.
+    qc.liveness = [&collector]() {
+      std::vector<quality::FeedLiveness> out;
+      if (collector)
+        out.push_back({Exchange::kBinance, collector->health().state == HealthState::kUp, collector->stats().frames});
+      return out;
+    };
+    quality_monitor = std::make_unique<quality::QualityMonitor>(**bus, qc, clock);
+  }
   serving::ApiOptions api_options;
   api_options.is_configured = [&](Exchange e, const std::string& symbol, const Timeframe& tf) {
     if (e != Exchange::kBinance) return false;
@@ -99,6 +192,30 @@ int cmd_run(const AppConfig& c) {
     bool frame = std::find(c.candles.timeframes.begin(), c.candles.timeframes.end(), tf) != c.candles.timeframes.end();
     return sym && frame;
   };
+  if (c.indicators.enabled) {
+    serving::IndicatorRoutesOptions io;
+    io.is_configured = api_options.is_configured;
+    io.output_names = [&c](const Timeframe& tf) {
+      auto it = c.indicators.timeframes.find(tf.label());
+      auto set = processing::indicators::IndicatorSet::create(it == c.indicators.timeframes.end() ? c.indicators.spec
+                                                                                               : it->second);
+      return set ? set->names() : std::vector<std::string>{};
+    };
+    api_options.modules.push_back(std::make_shared<serving::IndicatorRoutes>(**store, io));
+  }
+  // GET /latest: from Redis when configured, else (and whenever Redis cannot answer) the store.
+  api_options.modules.push_back(
+      std::make_shared<serving::LatestRoute>(latest_cache.get(), **store, api_options.is_configured));
+  {
+    serving::QualityRoutesOptions qo;
+    if (quality_monitor) qo.reports = [&quality_monitor]() { return quality_monitor->report(); };
+    qo.stale_after = c.quality.checker.stale_after;
+    qo.window = c.quality.checker.window;
+    api_options.modules.push_back(std::make_shared<serving::QualityRoutes>(qo));
+  }
+  // GET /trades: from the store's trade history (501 with the embedded store).
+  api_options.modules.push_back(std::make_shared<serving::TradesRoutes>((*store)->trades()));
+  api_options.modules.push_back(std::make_shared<serving::SubscriptionRoutes>(*delivery.subscriptions));
   serving::ApiHandler api(**store, health, api_options);
 
   auto fail = [&](const char* what, const Status& st) {
@@ -107,7 +224,24 @@ int cmd_run(const AppConfig& c) {
   };
 
   if (Status st = loader.start(); !st) return fail("historical loader", st);
+  if (trade_loader) {
+    if (Status st = trade_loader->start(); !st) return fail("trades loader", st);
+  }
   if (Status st = processor.start(); !st) return fail("candle processor", st);
+  if (cache_writer) {
+    if (Status st = cache_writer->start(); !st) return fail("cache writer", st);
+  }
+  if (indicators) {
+    if (Status st = indicators->start(); !st) return fail("indicators", st);
+    if (Status st = indicator_loader->start(); !st) return fail("indicator loader", st);
+  }
+  if (Status st = delivery.start(); !st) return fail("alert delivery", st);
+  if (alerts) {
+    if (Status st = alerts->start(); !st) return fail("alerts", st);
+  }
+  if (quality_monitor) {
+    if (Status st = quality_monitor->start(); !st) return fail("quality", st);
+  }
   if (Status st = gateway.start(); !st) return fail("realtime gateway", st);
 
   serving::ServerConfig srv;
@@ -129,6 +263,7 @@ int cmd_run(const AppConfig& c) {
   cc.rest_url = c.binance.rest_url;
   cc.symbols = c.binance.symbols;
   cc.trade_stream = c.binance.trade_stream;
+  cc.validation = c.quality.validation;
   if (c.demo.enabled) {
     exchange::simulator::SimulatorConfig sim;
     sim.seed = c.demo.seed;
@@ -172,11 +307,15 @@ int cmd_run(const AppConfig& c) {
       last_status = now;
       auto ps = processor.stats();
       uint64_t published = collector ? collector->stats().trades_published : 0;
+      const uint64_t indicator_records = indicators ? indicators->stats().published : 0;
+      const uint64_t alerts_fired = alerts ? alerts->stats().firing : 0;
       std::printf("status: collected %" PRIu64 " trades (%.0f/s), processed %" PRIu64 ", candle updates %" PRIu64
-                  ", duplicates %" PRIu64 ", late→dlq %" PRIu64 ", ws clients %zu, feed %s\n",
+                  ", indicator records %" PRIu64 ", alerts fired %" PRIu64 ", duplicates %" PRIu64 ", late→dlq %" PRIu64
+                  ", ws clients %zu, feed %s, quality %s\n",
                   published, static_cast<double>(published - last_trades) / secs, ps.trades, ps.updates,
-                  ps.duplicates, ps.too_late, gateway.subscriber_count(),
-                  collector ? std::string(health_state_name(collector->health().state)).c_str() : "off");
+                  indicator_records, alerts_fired, ps.duplicates, ps.too_late, gateway.subscriber_count(),
+                  collector ? std::string(health_state_name(collector->health().state)).c_str() : "off",
+                  quality_monitor ? fmt::format("{:.3f}", quality_monitor->overall_score()).c_str() : "off");
       std::fflush(stdout);
       last_trades = published;
     }
@@ -187,11 +326,25 @@ int cmd_run(const AppConfig& c) {
   if (collector) collector->stop();
   if (simulator) simulator->stop();
   drain_until([&] { return processor.caught_up(); }, std::chrono::seconds(10));
+  if (indicators) drain_until([&] { return indicators->caught_up(); }, std::chrono::seconds(10));
+  if (alerts) drain_until([&] { return alerts->caught_up(); }, std::chrono::seconds(10));
   drain_until([&] { return loader.caught_up(); }, std::chrono::seconds(10));
+  if (trade_loader) drain_until([&] { return trade_loader->caught_up(); }, std::chrono::seconds(10));
+  if (indicator_loader) drain_until([&] { return indicator_loader->caught_up(); }, std::chrono::seconds(10));
   if (metrics_server) metrics_server->stop();
   server->stop();
   gateway.stop();
+  if (cache_writer) {
+    drain_until([&] { return cache_writer->caught_up(); }, std::chrono::seconds(5));
+    cache_writer->stop();
+  }
+  if (alerts) alerts->stop();
+  delivery.stop();
+  if (quality_monitor) quality_monitor->stop();
+  if (indicator_loader) indicator_loader->stop();
+  if (indicators) indicators->stop();
   processor.stop();
+  if (trade_loader) trade_loader->stop();
   loader.stop();
   std::printf("stopped.\n");
   return 0;

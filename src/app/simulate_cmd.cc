@@ -1,4 +1,5 @@
 // `tickflow simulate`: the Binance-protocol exchange simulator as a standalone server.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -23,6 +24,9 @@ int cmd_simulate(const SimulateOptions& o) {
   sc.start_on_connect = o.start_on_connect;
   sc.faults.drop_every = o.drop_every;
   sc.faults.malformed_every = o.malformed_every;
+  sc.faults.duplicate_every = static_cast<uint64_t>(std::max<int64_t>(0, o.duplicate_every));
+  sc.faults.outlier_every = static_cast<uint64_t>(std::max<int64_t>(0, o.outlier_every));
+  sc.faults.outlier_pct = o.outlier_pct;
   sc.symbols.clear();
   for (const auto& s : o.symbols) sc.symbols.push_back(binance_symbol_from_unified(s));
   exchange::simulator::Simulator sim(sc);

@@ -16,13 +16,15 @@ namespace {
 
 constexpr std::string_view kOhlcvRoute = "/ohlcv/{exchange}/{symbol}/{timeframe}";
 constexpr std::string_view kWsOhlcvRoute = "/ws/ohlcv/{exchange}/{symbol}/{timeframe}";
+constexpr std::string_view kWsAlertsRoute = "/ws/alerts";
 constexpr std::string_view kIndexHtml = R"(<!doctype html>
 <html><head><meta charset="utf-8"><title>tickflow</title></head>
 <body>
 <h1>tickflow</h1>
 <ul>
 <li><code>GET /ohlcv/{exchange}/{symbol}/{timeframe}?start=&amp;end=&amp;limit=</code> candles (JSON; times ISO-8601 or epoch ms; limit 1..5000, default 500), e.g. <a href="/ohlcv/binance/BTC-USDT/1m?limit=10">/ohlcv/binance/BTC-USDT/1m?limit=10</a></li>
-<li><code>WS /ws/ohlcv/{exchange}/{symbol}/{timeframe}</code> live candle updates (provisional, final, corrected)</li>
+<li><code>WS /ws/ohlcv/{exchange}/{symbol}/{timeframe}</code> live candle updates (provisional, final, corrected) and indicator values</li>
+<li><code>WS /ws/alerts?rule=&amp;symbol=</code> every alert as it fires or resolves (never conflated)</li>
 <li><a href="/health"><code>GET /health</code></a> component status</li>
 <li><a href="/metrics"><code>GET /metrics</code></a> Prometheus metrics</li>
 <li><a href="/openapi.json"><code>GET /openapi.json</code></a> OpenAPI 3.0 description</li>
@@ -77,6 +79,7 @@ std::string_view ApiHandler::route_of(std::string_view target) const {
   std::string_view seg[3];
   if (series_segments(path, "ohlcv", seg)) return kOhlcvRoute;
   if (series_segments(path, "ws/ohlcv", seg)) return kWsOhlcvRoute;
+  if (path == kWsAlertsRoute) return kWsAlertsRoute;
   if (path == "/health") return "/health";
   if (path == "/metrics") return "/metrics";
   if (path == "/openapi.json") return "/openapi.json";
@@ -194,13 +197,49 @@ HttpResponse ApiHandler::health() const {
   return json_response(overall == HealthState::kDown ? 503 : 200, std::move(b));
 }
 
+bool parse_alert_filter(std::string_view query, AlertFilter& out, HttpResponse& error) {
+  bool seen_rule = false, seen_symbol = false;
+  for (std::string_view part : split(query, '&')) {
+    if (part.empty()) continue;
+    const size_t eq = part.find('=');
+    const std::string_view name = part.substr(0, eq);
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
+    if (name != "rule" && name != "symbol") {
+      error = error_response(400, "unknown parameter (this route takes rule and symbol)", name);
+      return false;
+    }
+    bool& seen = name == "rule" ? seen_rule : seen_symbol;
+    if (seen) {
+      error = error_response(400, "repeated parameter (use a comma list)", name);
+      return false;
+    }
+    seen = true;
+    if (!value || value->empty()) {
+      error = error_response(400, "empty or badly escaped value", name);
+      return false;
+    }
+    auto& list = name == "rule" ? out.rules : out.symbols;
+    for (std::string_view item : split(*value, ',')) {
+      if (item.empty()) {
+        error = error_response(400, "empty item in the list", name);
+        return false;
+      }
+      list.emplace_back(item);
+    }
+  }
+  return true;
+}
+
 WsResolution ApiHandler::resolve_ws(const HttpRequest& request) const {
   auto t0 = std::chrono::steady_clock::now();
   WsResolution res;
   std::string_view path, query;
   split_target(request.target, path, query);
   std::string_view seg[3];
-  if (!series_segments(path, "ws/ohlcv", seg)) {
+  if (path == kWsAlertsRoute && request.method == "GET") {
+    res.kind = WsKind::kAlerts;
+    if (parse_alert_filter(query, res.alerts, res.error)) res.error = HttpResponse{101, "", "", {}};
+  } else if (!series_segments(path, "ws/ohlcv", seg) && path != kWsAlertsRoute) {
     res.error = error_response(404, "not found: " + std::string(path));
   } else if (request.method != "GET") {
     res.error = method_not_allowed();

@@ -7,6 +7,7 @@
 //   /metrics                                                   Prometheus text format 0.0.4
 //   /                                                          a small HTML index
 //   /ws/ohlcv/{exchange}/{symbol}/{timeframe}                  WebSocket (see resolve_ws)
+//   /ws/alerts?rule=&symbol=                                   WebSocket of alerts (see resolve_ws)
 // Query semantics: start and end (ISO-8601 or epoch ms) bound the candles' open_time, both
 // inclusive; limit 1..5000 (default 500) returns the most recent `limit` candles of the range,
 // oldest first. Bad parameters → 400 {"error":..,"parameter":"start"}; a series that never
@@ -29,6 +30,7 @@
 #include "core/health.h"
 #include "core/symbol.h"
 #include "core/timeframe.h"
+#include "serving/gateway.h"
 #include "serving/http_util.h"
 #include "storage/candle_store.h"
 
@@ -48,13 +50,22 @@ struct ApiOptions {
   std::vector<std::shared_ptr<const RouteModule>> modules;
 };
 
-// Result of validating a WebSocket upgrade request: ok() → upgrade and subscribe to `series`;
-// otherwise send `error` as a plain HTTP response and do not upgrade.
+enum class WsKind { kSeries, kAlerts };
+
+// Result of validating a WebSocket upgrade request: ok() → upgrade and subscribe to `series`
+// (kSeries: candles + indicators) or to alerts matching `alerts` (kAlerts); otherwise send
+// `error` as a plain HTTP response and do not upgrade.
 struct WsResolution {
   bool ok() const { return error.status == 101; }
+  WsKind kind = WsKind::kSeries;
   SeriesRef series;
+  AlertFilter alerts;
   HttpResponse error{101, "", "", {}};
 };
+
+// `rule` and `symbol` (comma lists; each at most once) of /ws/alerts. Any other parameter, a
+// repeated or empty one → false with `error` = 400 naming it.
+bool parse_alert_filter(std::string_view query, AlertFilter& out, HttpResponse& error);
 
 class ApiHandler {
  public:
@@ -63,7 +74,8 @@ class ApiHandler {
   HttpResponse handle(const HttpRequest& request) const;
 
   // Validates `GET /ws/ohlcv/{exchange}/{symbol}/{timeframe}` exactly like the REST route
-  // (400 naming the parameter, 404 unknown series/path, 405 wrong method).
+  // (400 naming the parameter, 404 unknown series/path, 405 wrong method), and
+  // `GET /ws/alerts?rule=a,b&symbol=BTC-USDT` (parse_alert_filter).
   WsResolution resolve_ws(const HttpRequest& request) const;
   // First WebSocket message: the latest stored candle(s) of the series.
   // {"type":"snapshot","exchange":..,"symbol":..,"timeframe":..,"candles":[...]}

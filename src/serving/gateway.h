@@ -1,23 +1,35 @@
-// RealtimeGateway: live candle updates from the bus fanned out to WebSocket subscribers.
+// RealtimeGateway: live updates from the bus fanned out to WebSocket subscribers.
 //
-// Consumes topic normalized.ohlcv (every partition) from the END offsets read at start(): it
-// serves live updates only (history comes from the store), and commits no offsets (group
-// "realtime" is stateless). Each decoded candle update is rendered once to JSON
-// (candle_update_message) and handed to every subscriber of its series key
-// (series_key(exchange, symbol, timeframe), e.g. "binance:BTC-USDT:1m").
+// Consumes, each on its own thread, from the END offsets read at start() (live updates only:
+// history comes from the store; no offsets are committed, the group is stateless):
+//   normalized.ohlcv      candle updates → subscribers of the series key
+//                         (series_key(exchange, symbol, timeframe), e.g. "binance:BTC-USDT:1m"),
+//                         rendered once (candle_update_message), handed over with deliver();
+//   processed.indicators  indicator records → the same series subscribers, as
+//                         {"type":"indicators","exchange","symbol","timeframe","provisional":b,
+//                         "data":{open_time,..,"values":{..}}} through deliver_indicators();
+//   processed.alerts      alerts → alert subscribers whose AlertFilter matches, as
+//                         {"type":"alert","data":{Alert}} (delivery/alert_json.h).
+// The indicator and alert topics are optional: when absent at start() (or configured ""), that
+// feed is off.
 //
-// Slow clients never slow others: deliver() must only enqueue. Connections use a
-// ConflatingQueue, which keeps at most one pending message per subscription key (a newer update
-// of the same series replaces the unwritten older one; counted in tickflow_realtime_dropped_total).
+// Slow clients never slow others: deliver*() must only enqueue. Candle and indicator messages
+// go through a ConflatingQueue that keeps at most one pending message per key (candles and
+// indicators of a series use different keys; a newer one replaces the unwritten older one,
+// counted in tickflow_realtime_dropped_total). Alerts are NEVER conflated: they are appended
+// (ConflatingQueue::push_back) and a connection whose queue exceeds its bound is closed with a
+// reason (server.h), counted in tickflow_realtime_alert_disconnects_total.
 //
-// Metrics: tickflow_realtime_updates_total, tickflow_realtime_clients (gauge of subscriptions),
+// Metrics: tickflow_realtime_updates_total (candles), tickflow_realtime_indicator_updates_total,
+// tickflow_realtime_alerts_total, tickflow_realtime_clients (gauge of subscriptions),
 // tickflow_realtime_push_latency_seconds (hand-off time − receive time of the newest trade of
-// the candle), tickflow_realtime_dropped_total, tickflow_realtime_decode_errors_total.
+// the candle), tickflow_realtime_dropped_total, tickflow_realtime_decode_errors_total{topic},
+// tickflow_realtime_alert_disconnects_total.
 //
-// Lifecycle: construct with a bus that outlives the gateway; start() after the topic exists;
+// Lifecycle: construct with a bus that outlives the gateway; start() after the topics exist;
 // stop() is idempotent (also called by the destructor). subscribe/unsubscribe work in any state.
-// Thread-safety: every public method is thread-safe. deliver() is called on the gateway's own
-// thread; subscribers are held by weak_ptr, so a dead connection is simply skipped.
+// Thread-safety: every public method is thread-safe. deliver*() are called on the gateway's
+// threads; subscribers are held by weak_ptr, so a dead connection is simply skipped.
 #pragma once
 
 #include <atomic>
@@ -31,6 +43,7 @@
 #include <vector>
 
 #include "bus/event_bus.h"
+#include "core/analytics.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/topics.h"
@@ -40,8 +53,17 @@ namespace tickflow::serving {
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
-  // Called from the gateway thread for each update of a subscribed series. Must not block.
+  // Called from a gateway thread for each candle update of a subscribed series, and for each
+  // alert of an alert subscription. Must not block.
   virtual void deliver(std::shared_ptr<const std::string> json) = 0;
+  // Indicator records of a subscribed series (default: like a candle update).
+  virtual void deliver_indicators(std::shared_ptr<const std::string> json) { deliver(std::move(json)); }
+};
+
+// Which alerts an /ws/alerts connection receives: each list empty = any.
+struct AlertFilter {
+  std::vector<std::string> rules, symbols;
+  bool matches(const Alert& a) const;
 };
 
 // Outbound queue of one connection, conflated to the latest message per key.
@@ -55,6 +77,9 @@ class ConflatingQueue {
   bool push(const std::string& key, Message msg);
   // Queues a message that is never conflated (snapshot, control) ahead of everything pending.
   void push_front(Message msg);
+  // Appends a message that is never conflated (alerts) after everything pending; returns the
+  // number of pending messages.
+  size_t push_back(Message msg);
   // Oldest pending message, or nullptr when empty.
   Message pop();
   size_t size() const;
@@ -73,9 +98,15 @@ class ConflatingQueue {
 
 struct GatewayConfig {
   std::string topic = std::string(topics::kNormalizedOhlcv);
+  std::string indicators_topic = std::string(topics::kProcessedIndicators);  // "": off
+  std::string alerts_topic = std::string(topics::kProcessedAlerts);          // "": off
   size_t max_batch = 1024;                     // records read per partition per pass
   DurationNs idle_wait = 500 * kNsPerMs;       // bound on one wait_for_data
 };
+
+// The WebSocket push of one indicator record: {"type":"indicators","exchange":..,"symbol":..,
+// "timeframe":..,"provisional":false,"data":{"open_time":..,..,"values":{"sma20":..}}}
+std::string indicators_update_message(const IndicatorRecord& r);
 
 class RealtimeGateway {
  public:
@@ -85,8 +116,8 @@ class RealtimeGateway {
   RealtimeGateway(const RealtimeGateway&) = delete;
   RealtimeGateway& operator=(const RealtimeGateway&) = delete;
 
-  // Reads the topic's partitions and end offsets, then starts the consumer thread. Fails
-  // (not_found) when the topic does not exist; calling start() twice is an error.
+  // Reads the topics' partitions and end offsets, then starts the consumer threads. Fails
+  // (not_found) when the candle topic does not exist; calling start() twice is an error.
   Status start();
   void stop();
 
@@ -97,13 +128,38 @@ class RealtimeGateway {
   // Candle updates consumed since start().
   uint64_t updates() const { return updates_.load(std::memory_order_relaxed); }
 
+  // Alert subscriptions (WS /ws/alerts).
+  void subscribe_alerts(AlertFilter filter, const std::shared_ptr<Subscriber>& subscriber);
+  void unsubscribe_alerts(const Subscriber* subscriber);
+  uint64_t alerts() const { return alerts_.load(std::memory_order_relaxed); }
+  uint64_t indicator_updates() const { return indicator_updates_.load(std::memory_order_relaxed); }
+  // Counts a connection closed because its alert queue overflowed (called by the server).
+  static void count_alert_disconnect();
+
  private:
   struct Entry {
     const Subscriber* id;
     std::weak_ptr<Subscriber> sub;
   };
-  void run();
-  void dispatch(const bus::Record& record);
+  struct AlertEntry {
+    const Subscriber* id;
+    std::weak_ptr<Subscriber> sub;
+    AlertFilter filter;
+  };
+  // One consumed topic: its positions and thread.
+  struct Reader {
+    std::string topic;
+    void (RealtimeGateway::*dispatch)(const bus::Record&, std::vector<std::shared_ptr<Subscriber>>&);
+    std::vector<int64_t> positions;  // next offset per partition (reader thread only)
+    std::thread thread;
+  };
+  Status add_reader(const std::string& topic, bool required,
+                    void (RealtimeGateway::*dispatch)(const bus::Record&, std::vector<std::shared_ptr<Subscriber>>&));
+  void run(Reader& reader);
+  void dispatch(const bus::Record& record, std::vector<std::shared_ptr<Subscriber>>& scratch);
+  void dispatch_indicators(const bus::Record& record, std::vector<std::shared_ptr<Subscriber>>& scratch);
+  void dispatch_alert(const bus::Record& record, std::vector<std::shared_ptr<Subscriber>>& scratch);
+  void collect(const std::string& key, std::vector<std::shared_ptr<Subscriber>>& out) const;
 
   bus::EventBus& bus_;
   const GatewayConfig config_;
@@ -113,11 +169,11 @@ class RealtimeGateway {
   std::unordered_map<std::string, std::vector<Entry>> subs_;
   size_t sub_count_ = 0;
 
-  std::vector<int64_t> positions_;  // next offset per partition (consumer thread only)
-  std::vector<std::shared_ptr<Subscriber>> scratch_;
+  std::vector<AlertEntry> alert_subs_;  // guarded by subs_mu_
+
+  std::vector<std::unique_ptr<Reader>> readers_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> updates_{0};
-  std::thread thread_;
+  std::atomic<uint64_t> updates_{0}, indicator_updates_{0}, alerts_{0};
   std::mutex lifecycle_mu_;
   bool started_ = false;
 };

@@ -46,6 +46,123 @@ std::string_view openapi_document() {
         }
       }
     },
+    "/indicators/{exchange}/{symbol}/{timeframe}": {
+      "get": {
+        "summary": "Indicator history of one series (one record per closed candle), oldest first",
+        "description": "Outputs: smaN, emaN, rsiN, atrN, macd, macd_signal, macd_hist, bb_upper, bb_middle, bb_lower, vwap, vwapN as configured ([indicators] spec). Values are JSON numbers; outputs still warming up are absent.",
+        "parameters": [
+          {"name": "exchange", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "symbol", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "timeframe", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "name", "in": "query", "description": "Comma list of output names (default: all); an unconfigured name is a 400 listing the configured ones", "schema": {"type": "string"}},
+          {"name": "start", "in": "query", "description": "Inclusive, on open time: ISO-8601 or epoch milliseconds", "schema": {"type": "string"}},
+          {"name": "end", "in": "query", "description": "Inclusive, on open time: ISO-8601 or epoch milliseconds", "schema": {"type": "string"}},
+          {"name": "limit", "in": "query", "description": "The most recent records of the range (1..5000, default 500)", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}
+        ],
+        "responses": {
+          "200": {"description": "The series", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IndicatorSeries"}}}},
+          "400": {"description": "A bad parameter, named in the body", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "404": {"description": "Unknown series", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/latest/{exchange}/{symbol}/{timeframe}": {
+      "get": {
+        "summary": "The newest candle of a series, with its latest indicators and alert, from the Redis cache",
+        "description": "Served from Redis without reading history; when Redis is down or does not hold the series the answer comes from the store instead (same content, slower). The source is in the body and in the X-Tickflow-Source header.",
+        "parameters": [
+          {"name": "exchange", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "symbol", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "timeframe", "in": "path", "required": true, "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "200": {"description": "The latest values", "headers": {"X-Tickflow-Source": {"schema": {"type": "string", "enum": ["redis", "store"]}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Latest"}}}},
+          "400": {"description": "A bad path parameter, or any query parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "404": {"description": "Unknown series", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/trades/{exchange}/{symbol}": {
+      "get": {
+        "summary": "Trade history of one instrument (postgres store), oldest first",
+        "description": "The trades stored by the trade loader (raw.market-data → PostgreSQL). Decimals are exact strings. With the embedded store (no trade history) the answer is 501.",
+        "parameters": [
+          {"name": "exchange", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "symbol", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "start", "in": "query", "description": "Inclusive, on the exchange trade time: ISO-8601 or epoch milliseconds", "schema": {"type": "string"}},
+          {"name": "end", "in": "query", "description": "Inclusive, on the exchange trade time: ISO-8601 or epoch milliseconds", "schema": {"type": "string"}},
+          {"name": "limit", "in": "query", "description": "The most recent trades of the range (1..5000, default 500)", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}
+        ],
+        "responses": {
+          "200": {"description": "The trades", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Trades"}}}},
+          "400": {"description": "A bad parameter (or start after end), named in the body", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "501": {"description": "The store keeps no trades (embedded backend)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "503": {"description": "The database is not reachable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/quality": {
+      "get": {
+        "summary": "Data-quality scores per feed (exchange) and series (exchange + symbol)",
+        "description": "score in [0, 1] = (1 - min(1, weighted bad events / events)) over the rolling window, 0 when stale (formula: src/processing/quality/README.md). window: the score's inputs per check (gap: missing ids); totals: since the monitor started (gap: gaps; stale: transitions).",
+        "parameters": [
+          {"name": "exchange", "in": "query", "description": "Only this exchange (binance, coinbase, kraken)", "schema": {"type": "string"}},
+          {"name": "symbol", "in": "query", "description": "Only this series (unified BTC-USDT or the exchange's spelling)", "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "200": {"description": "The scores", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Quality"}}}},
+          "400": {"description": "A bad or unknown parameter, named in the body", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "503": {"description": "Quality monitoring is not running", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/subscriptions": {
+      "post": {
+        "summary": "Subscribe a webhook to alerts",
+        "description": "Each matching alert is POSTed as JSON (Alert) with headers Idempotency-Key (the alert_id, identical on retries), X-Tickflow-Timestamp (unix seconds) and X-Tickflow-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + \".\" + body)>. Retries with exponential backoff and jitter; after webhooks.max_attempts failures the alert goes to dlq.market-data (reason webhook_failed). Subscriptions and their positions are durable.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscriptionRequest"}}}},
+        "responses": {
+          "201": {"description": "Created; the secret is returned only here", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}}},
+          "400": {"description": "Bad JSON (parameter body), a URL that is not http(s) or does not resolve (parameter url), a bad filter or secret", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      },
+      "get": {
+        "summary": "Every webhook subscription (without secrets)",
+        "responses": {"200": {"description": "{\"subscriptions\":[Subscription]}", "content": {"application/json": {"schema": {"type": "object", "properties": {"subscriptions": {"type": "array", "items": {"$ref": "#/components/schemas/Subscription"}}}}}}}}
+      }
+    },
+    "/subscriptions/{id}": {
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "get": {
+        "summary": "One webhook subscription (without its secret)",
+        "responses": {
+          "200": {"description": "The subscription", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}}},
+          "404": {"description": "Unknown subscription", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      },
+      "delete": {
+        "summary": "Delete a webhook subscription (its delivery stops)",
+        "responses": {
+          "204": {"description": "Deleted"},
+          "404": {"description": "Unknown subscription", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/ws/alerts": {
+      "get": {
+        "summary": "WebSocket: every alert transition as it is published ({\"type\":\"alert\",\"data\":Alert})",
+        "description": "Alerts are never conflated or dropped silently: a client whose outbound queue exceeds its bound is disconnected with close reason \"alert queue overflow\" (counted in tickflow_realtime_alert_disconnects_total).",
+        "parameters": [
+          {"name": "rule", "in": "query", "description": "Only alerts of this rule (comma list)", "schema": {"type": "string"}},
+          {"name": "symbol", "in": "query", "description": "Only alerts of this unified symbol (comma list)", "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "101": {"description": "Switching to WebSocket"},
+          "400": {"description": "An unknown query parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "426": {"description": "Not a WebSocket upgrade request"}
+        }
+      }
+    },
     "/health": {
       "get": {
         "summary": "Per-component status",
@@ -64,6 +181,19 @@ std::string_view openapi_document() {
   },
   "components": {
     "schemas": {
+      "SubscriptionRequest": {"type": "object", "required": ["url"], "properties": {
+        "url": {"type": "string", "description": "http:// or https:// URL whose host resolves"},
+        "filter": {"type": "object", "description": "Each list empty or absent = any", "properties": {
+          "rules": {"type": "array", "items": {"type": "string"}}, "symbols": {"type": "array", "items": {"type": "string"}},
+          "severities": {"type": "array", "items": {"type": "string"}}, "states": {"type": "array", "items": {"type": "string", "enum": ["firing", "resolved"]}}}},
+        "secret": {"type": "string", "minLength": 16, "description": "HMAC key; generated (48 hex) when absent"}}},
+      "Subscription": {"type": "object", "properties": {"id": {"type": "string"}, "url": {"type": "string"}, "filter": {"type": "object"},
+        "created_at": {"type": "string"}, "created_at_ns": {"type": "integer"}, "secret": {"type": "string", "description": "Only in the 201 answer"}}},
+      "Alert": {"type": "object", "properties": {"alert_id": {"type": "string"}, "rule": {"type": "string"}, "kind": {"type": "string"},
+        "state": {"type": "string", "enum": ["firing", "resolved"]}, "severity": {"type": "string"}, "exchange": {"type": "string"},
+        "symbol": {"type": "string"}, "timeframe": {"type": "string"}, "ts_event": {"type": "string"}, "ts_event_ms": {"type": "integer"},
+        "value": {"type": "number", "nullable": true}, "threshold": {"type": "number", "nullable": true}, "message": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}}}},
       "Candle": {
         "type": "object",
         "properties": {
@@ -90,10 +220,61 @@ std::string_view openapi_document() {
           "candles": {"type": "array", "items": {"$ref": "#/components/schemas/Candle"}}
         }
       },
+      "IndicatorSeries": {
+        "type": "object",
+        "properties": {
+          "exchange": {"type": "string"}, "symbol": {"type": "string"}, "timeframe": {"type": "string"},
+          "indicators": {"type": "array", "items": {"type": "object", "properties": {
+            "open_time": {"type": "string", "format": "date-time"}, "open_time_ms": {"type": "integer"},
+            "close_time": {"type": "string", "format": "date-time"}, "close_time_ms": {"type": "integer"},
+            "revision": {"type": "integer", "description": "Candle revision, raised on every republication after a correction"},
+            "values": {"type": "object", "additionalProperties": {"type": "number"}}}}}
+        }
+      },
+      "Trades": {
+        "type": "object",
+        "properties": {
+          "exchange": {"type": "string"}, "symbol": {"type": "string"},
+          "trades": {"type": "array", "items": {"type": "object", "properties": {
+            "trade_id": {"type": "integer"}, "time": {"type": "string", "format": "date-time"}, "time_ms": {"type": "integer"},
+            "price": {"type": "string"}, "quantity": {"type": "string"},
+            "side": {"type": "string", "enum": ["buy", "sell", "unknown"], "description": "Taker side"},
+            "aggregated": {"type": "boolean"}, "first_trade_id": {"type": "integer"}, "last_trade_id": {"type": "integer"}}}}
+        }
+      },
+      "QualityScope": {
+        "type": "object",
+        "properties": {
+          "exchange": {"type": "string"}, "symbol": {"type": "string", "description": "Series only"},
+          "score": {"type": "number", "minimum": 0, "maximum": 1}, "stale": {"type": "boolean"},
+          "last_data": {"type": "string", "format": "date-time", "nullable": true},
+          "last_data_age_seconds": {"type": "number", "nullable": true}, "trades": {"type": "integer"},
+          "window": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "events and per check: duplicate, gap, out_of_order, outlier, stale, crossed_book, divergence"},
+          "totals": {"type": "object", "additionalProperties": {"type": "integer"}}
+        }
+      },
+      "Quality": {
+        "type": "object",
+        "properties": {
+          "overall_score": {"type": "number"}, "stale_after_seconds": {"type": "number"}, "window_seconds": {"type": "number"},
+          "feeds": {"type": "array", "items": {"$ref": "#/components/schemas/QualityScope"}},
+          "series": {"type": "array", "items": {"$ref": "#/components/schemas/QualityScope"}}
+        }
+      },
       "Error": {
         "type": "object",
         "properties": {"error": {"type": "string"}, "parameter": {"type": "string"}},
         "required": ["error"]
+      },
+      "Latest": {
+        "type": "object",
+        "properties": {
+          "exchange": {"type": "string"}, "symbol": {"type": "string"}, "timeframe": {"type": "string"},
+          "source": {"type": "string", "enum": ["redis", "store"]},
+          "candle": {"allOf": [{"$ref": "#/components/schemas/Candle"}], "nullable": true},
+          "indicators": {"type": "object", "nullable": true, "properties": {"open_time": {"type": "string", "format": "date-time"}, "open_time_ms": {"type": "integer"}, "candle_revision": {"type": "integer"}, "provisional": {"type": "boolean"}, "values": {"type": "object", "additionalProperties": {"type": "number"}}}},
+          "alert": {"type": "object", "nullable": true, "description": "The newest alert transition of the series (Redis only)"}
+        }
       },
       "Health": {
         "type": "object",

@@ -99,15 +99,30 @@ http::response<http::string_body> to_beast(HttpResponse&& r, unsigned version, b
   return res;
 }
 
-// Receives gateway updates for one WebSocket connection: conflates them in its queue and
-// wakes the connection's strand. Outlives nothing: holds only a weak reference to the session.
+// Receives gateway updates for one WebSocket connection and wakes the connection's strand.
+// Series connections conflate candles (key = series) and indicators (key = series + "#ind");
+// alert connections (max_alerts > 0) append every alert and flag an overflow past max_alerts.
+// Outlives nothing: holds only a weak reference to the session.
 class Mailbox final : public Subscriber {
  public:
   using Kick = std::function<void()>;
-  Mailbox(std::string key, Kick kick) : key_(std::move(key)), kick_(std::move(kick)) {}
+  Mailbox(std::string key, Kick kick, size_t max_alerts = 0)
+      : key_(std::move(key)), indicators_key_(key_ + "#ind"), kick_(std::move(kick)), max_alerts_(max_alerts) {}
 
   void deliver(std::shared_ptr<const std::string> json) override {
-    queue_.push(key_, std::move(json));
+    if (max_alerts_ > 0) {
+      if (queue_.push_back(std::move(json)) > max_alerts_) overflow_.store(true);
+    } else {
+      queue_.push(key_, std::move(json));
+    }
+    kick();
+  }
+  void deliver_indicators(std::shared_ptr<const std::string> json) override {
+    queue_.push(indicators_key_, std::move(json));
+    kick();
+  }
+  bool overflowed() const { return overflow_.load(); }
+  void kick() {
     if (kick_pending_.exchange(true)) return;
     std::lock_guard lock(mu_);
     if (attached_) kick_();
@@ -122,7 +137,10 @@ class Mailbox final : public Subscriber {
 
  private:
   const std::string key_;
+  const std::string indicators_key_;
   const Kick kick_;
+  const size_t max_alerts_;
+  std::atomic<bool> overflow_{false};
   ConflatingQueue queue_;
   std::atomic<bool> kick_pending_{false};
   std::mutex mu_;
@@ -131,8 +149,14 @@ class Mailbox final : public Subscriber {
 
 class WsSession final : public Session {
  public:
-  WsSession(ServerCore& server, beast::tcp_stream&& stream, SeriesRef series)
-      : server_(server), ws_(std::move(stream)), series_(std::move(series)), ping_timer_(ws_.get_executor()) {}
+  WsSession(ServerCore& server, beast::tcp_stream&& stream, WsResolution route)
+      : server_(server),
+        ws_(std::move(stream)),
+        kind_(route.kind),
+        series_(std::move(route.series)),
+        alert_filter_(std::move(route.alerts)),
+        label_(kind_ == WsKind::kAlerts ? std::string("alerts") : series_.key),
+        ping_timer_(ws_.get_executor()) {}
 
   ~WsSession() override {
     unsubscribe();
@@ -143,15 +167,23 @@ class WsSession final : public Session {
     server_.add(this, weak_from_this());
     std::weak_ptr<Session> weak = weak_from_this();
     auto executor = ws_.get_executor();
-    mailbox_ = std::make_shared<Mailbox>(series_.key, [weak, executor] {
-      net::post(executor, [weak] {
-        if (auto s = weak.lock()) static_cast<WsSession*>(s.get())->on_kick();
-      });
-    });
-    // Subscribe before reading the snapshot so no update falls between the two; the snapshot
-    // goes ahead of anything already queued.
-    server_.gateway.subscribe(series_.key, mailbox_);
-    mailbox_->queue().push_front(std::make_shared<const std::string>(server_.api.ws_snapshot(series_)));
+    const bool alerts = kind_ == WsKind::kAlerts;
+    mailbox_ = std::make_shared<Mailbox>(
+        label_,
+        [weak, executor] {
+          net::post(executor, [weak] {
+            if (auto s = weak.lock()) static_cast<WsSession*>(s.get())->on_kick();
+          });
+        },
+        alerts ? std::max<size_t>(1, server_.config.max_alert_queue) : 0);
+    if (alerts) {
+      server_.gateway.subscribe_alerts(alert_filter_, mailbox_);
+    } else {
+      // Subscribe before reading the snapshot so no update falls between the two; the snapshot
+      // goes ahead of anything already queued.
+      server_.gateway.subscribe(series_.key, mailbox_);
+      mailbox_->queue().push_front(std::make_shared<const std::string>(server_.api.ws_snapshot(series_)));
+    }
 
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(30);
@@ -180,7 +212,11 @@ class WsSession final : public Session {
   void unsubscribe() {
     if (!mailbox_) return;
     mailbox_->detach();
-    server_.gateway.unsubscribe(series_.key, mailbox_.get());
+    if (kind_ == WsKind::kAlerts) {
+      server_.gateway.unsubscribe_alerts(mailbox_.get());
+    } else {
+      server_.gateway.unsubscribe(series_.key, mailbox_.get());
+    }
   }
 
   void on_accept(beast::error_code ec) {
@@ -209,6 +245,7 @@ class WsSession final : public Session {
   }
 
   void maybe_write() {
+    if (!closed_ && accepted_ && mailbox_->overflowed()) return close_overflowed();
     if (writing_ || closed_ || !accepted_) return;
     if (ping_due_) {
       ping_due_ = false;
@@ -236,7 +273,7 @@ class WsSession final : public Session {
     ping_timer_.async_wait([self = shared(), this](beast::error_code ec) {
       if (ec || closed_) return;
       if (SteadyClock::now() - last_pong_ > to_chrono(server_.config.pong_timeout)) {
-        spdlog::info("websocket {}: no pong for {} s, closing", series_.key,
+        spdlog::info("websocket {}: no pong for {} s, closing", label_,
                      server_.config.pong_timeout / kNsPerSec);
         return finish();
       }
@@ -244,6 +281,24 @@ class WsSession final : public Session {
       maybe_write();
       arm_ping();
     });
+  }
+
+  // An alert client that cannot keep up is disconnected, never silently skipped: a close frame
+  // with the reason when no write is stuck, else the socket is closed.
+  void close_overflowed() {
+    if (overflow_closing_) return;
+    overflow_closing_ = true;
+    RealtimeGateway::count_alert_disconnect();
+    spdlog::warn("websocket {}: more than {} alerts pending, disconnecting the slow client", label_,
+                 server_.config.max_alert_queue);
+    unsubscribe();
+    if (writing_) return finish();
+    writing_ = true;
+    ws_.async_close(websocket::close_reason(websocket::close_code::try_again_later, "alert queue overflow"),
+                    [self = shared(), this](beast::error_code) {
+                      writing_ = false;
+                      finish();
+                    });
   }
 
   // Ends the session: stop updates, close the socket (pending operations complete with errors
@@ -256,7 +311,10 @@ class WsSession final : public Session {
 
   ServerCore& server_;
   websocket::stream<beast::tcp_stream> ws_;
+  const WsKind kind_;
   const SeriesRef series_;
+  const AlertFilter alert_filter_;
+  const std::string label_;  // logs: the series key or "alerts"
   std::shared_ptr<Mailbox> mailbox_;
   beast::flat_buffer read_buf_;
   net::steady_timer ping_timer_;
@@ -266,6 +324,7 @@ class WsSession final : public Session {
   bool writing_ = false;
   bool ping_due_ = false;
   bool closed_ = false;
+  bool overflow_closing_ = false;
 };
 
 class HttpSession final : public Session {
@@ -317,7 +376,7 @@ class HttpSession final : public Session {
       if (!res.ok()) return send(std::move(res.error), req.version(), false);
       upgraded_ = true;
       stream_.expires_never();
-      auto ws = std::make_shared<WsSession>(server_, std::move(stream_), std::move(res.series));
+      auto ws = std::make_shared<WsSession>(server_, std::move(stream_), std::move(res));
       ws->start(std::move(req));
       return;
     }

@@ -8,6 +8,9 @@
 // through a per-connection ConflatingQueue, so a slow client only ever lags by the latest value
 // and never slows other clients or the gateway. The server pings every ping_interval and closes
 // a connection that has not answered with a pong for pong_timeout.
+// `GET /ws/alerts?rule=&symbol=` (upgrade) subscribes to alerts: every matching alert is sent as
+// {"type":"alert","data":{..}}, never conflated; a client with more than max_alert_queue alerts
+// pending is disconnected with close reason "alert queue overflow" (counted).
 //
 // Lifecycle: the ApiHandler and the RealtimeGateway must outlive the server. Start order:
 // gateway.start(), then server.start(); stop order: server.stop(), then gateway.stop().
@@ -36,6 +39,8 @@ struct ServerConfig {
   DurationNs pong_timeout = 5 * kNsPerMin;
   DurationNs http_idle_timeout = 60 * kNsPerSec;  // keep-alive connection without a request
   size_t max_request_body = 1 << 20;
+  // Alerts pending on one /ws/alerts connection before it is closed ("alert queue overflow").
+  size_t max_alert_queue = 4096;
 };
 
 class HttpServer {

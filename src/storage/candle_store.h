@@ -6,7 +6,7 @@
 // with the highest Candle::precedence() (revision, then final over provisional); an equal or
 // lower one is ignored, which makes replays idempotent.
 //
-// Backends: storage/embedded (RocksDB, ZSTD), later storage/postgres.
+// Backends: storage/embedded (RocksDB, ZSTD), storage/postgres (PostgreSQL / TimescaleDB).
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
 
@@ -17,9 +17,12 @@
 
 #include "core/analytics.h"
 #include "core/candle.h"
+#include "core/health.h"
 #include "core/result.h"
 
 namespace tickflow::storage {
+
+class TradeStore;
 
 struct ConsumerPosition {
   std::string group;
@@ -80,6 +83,12 @@ class CandleStore {
 
   // Drops candles older than the per-timeframe retention. Returns how many were removed.
   virtual Result<int64_t> enforce_retention(TimestampNs now) = 0;
+
+  // The backend's own health for GET /health (e.g. "postgres"); nullopt when it has none
+  // beyond the process (embedded).
+  virtual std::optional<ComponentHealth> health() const { return std::nullopt; }
+  // The backend's trade history (storage/trade_store.h), or nullptr when it keeps no trades.
+  virtual TradeStore* trades() { return nullptr; }
 };
 
 }  // namespace tickflow::storage

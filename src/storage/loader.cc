@@ -18,7 +18,23 @@ struct LoaderProbe {
   prometheus::Histogram& batch_seconds;
   prometheus::Gauge& lag_records;
 
-  static LoaderProbe& get() {
+  static LoaderProbe& get(LoaderRecords kind = LoaderRecords::kCandles) {
+    if (kind == LoaderRecords::kIndicators) {
+      static LoaderProbe* ind = [] {
+        auto& reg = obs::registry();
+        auto& written = prometheus::BuildCounter()
+                            .Name("tickflow_historical_indicators_written_total")
+                            .Help("Indicator records written to the store by the indicator loader")
+                            .Register(reg);
+        auto& lag = prometheus::BuildGauge()
+                        .Name("tickflow_historical_indicators_lag_records")
+                        .Help("Records of processed.indicators not yet in the store")
+                        .Register(reg);
+        LoaderProbe& base = get(LoaderRecords::kCandles);
+        return new LoaderProbe{written.Add({}), base.undecodable, base.errors, base.batch_seconds, lag.Add({})};
+      }();
+      return *ind;
+    }
     static LoaderProbe* p = [] {
       auto& reg = obs::registry();
       auto& written = prometheus::BuildCounter()
@@ -56,6 +72,15 @@ std::string exchange_of_key(std::string_view key) {
 
 }  // namespace
 
+LoaderConfig indicator_loader_config() {
+  LoaderConfig c;
+  c.name = "historical.indicators";
+  c.records = LoaderRecords::kIndicators;
+  c.group = "historical.indicators";
+  c.topic = std::string(topics::kProcessedIndicators);
+  return c;
+}
+
 HistoricalLoader::HistoricalLoader(bus::EventBus& bus, CandleStore& store, LoaderConfig config)
     : bus_(bus), store_(store), config_(std::move(config)) {}
 
@@ -77,7 +102,7 @@ Status HistoricalLoader::ensure_loaded() const {
 }
 
 Result<size_t> HistoricalLoader::run_once() {
-  auto& probe = LoaderProbe::get();
+  auto& probe = LoaderProbe::get(config_.records);
   const auto t0 = std::chrono::steady_clock::now();
   std::lock_guard run_lk(run_mu_);
   TICKFLOW_RETURN_IF_ERROR(ensure_loaded());
@@ -85,6 +110,8 @@ Result<size_t> HistoricalLoader::run_once() {
   const size_t n = positions_.size();
   std::vector<int64_t> next = positions_;
   std::vector<Candle> candles;
+  std::vector<IndicatorRecord> indicators;
+  const bool want_indicators = config_.records == LoaderRecords::kIndicators;
   std::vector<ConsumerPosition> changed;
   std::vector<bus::Record> records;
   auto dlq = bus_.begin();
@@ -116,22 +143,33 @@ Result<size_t> HistoricalLoader::run_once() {
       continue;
     }
     for (const bus::Record& r : records) {
-      auto candle = codec::decode_candle(r.value);
-      if (candle) {
-        candles.push_back(std::move(candle).value());
-        continue;
+      Status decoded;
+      if (want_indicators) {
+        auto rec = codec::decode_indicators(r.value);
+        if (rec) {
+          indicators.push_back(std::move(rec).value());
+          continue;
+        }
+        decoded = rec.status();
+      } else {
+        auto candle = codec::decode_candle(r.value);
+        if (candle) {
+          candles.push_back(std::move(candle).value());
+          continue;
+        }
+        decoded = candle.status();
       }
       ++bad;
       const uint64_t total_bad = undecodable_.load() + bad;
       if (total_bad <= 10 || total_bad % 1000 == 0) {
-        spdlog::warn("historical: undecodable record {}/{}@{} (key '{}'): {} [{} so far]", r.topic,
-                     r.partition, r.offset, r.key, candle.status().message(), total_bad);
+        spdlog::warn("{}: undecodable record {}/{}@{} (key '{}'): {} [{} so far]", config_.name, r.topic,
+                     r.partition, r.offset, r.key, decoded.message(), total_bad);
       }
       codec::DeadLetter d;
       d.source_topic = r.topic;
       d.exchange = exchange_of_key(r.key);
       d.reason = "undecodable";
-      d.detail = candle.status().message() + " at " + r.topic + "/" + std::to_string(r.partition) +
+      d.detail = decoded.message() + " at " + r.topic + "/" + std::to_string(r.partition) +
                  "@" + std::to_string(r.offset);
       d.payload = r.value;
       d.ts_recv = SystemClock::instance().now_ns();
@@ -151,12 +189,17 @@ Result<size_t> HistoricalLoader::run_once() {
   }
   // Dead letters first: a crash before the store write repeats them, never loses them.
   if (dlq->appended() > 0) TICKFLOW_RETURN_IF_ERROR(dlq->commit());
-  TICKFLOW_RETURN_IF_ERROR(store_.write(candles, changed));
+  if (want_indicators) {
+    TICKFLOW_RETURN_IF_ERROR(store_.write_indicators(indicators, changed));
+  } else {
+    TICKFLOW_RETURN_IF_ERROR(store_.write(candles, changed));
+  }
+  const size_t rows = want_indicators ? indicators.size() : candles.size();
   positions_ = std::move(next);
-  candles_written_.fetch_add(candles.size());
+  candles_written_.fetch_add(rows);
   undecodable_.fetch_add(bad);
   lag_.store(lag);
-  probe.candles_written.Increment(static_cast<double>(candles.size()));
+  probe.candles_written.Increment(static_cast<double>(rows));
   probe.undecodable.Increment(static_cast<double>(bad));
   probe.lag_records.Set(static_cast<double>(lag));
   probe.batch_seconds.Observe(
@@ -183,7 +226,10 @@ Status HistoricalLoader::start() {
   std::lock_guard life(lifecycle_mu_);
   {
     std::lock_guard run_lk(run_mu_);
-    TICKFLOW_RETURN_IF_ERROR(ensure_loaded());
+    Status st = ensure_loaded();
+    // A store that is not reachable yet (database down at start) is retried by the worker.
+    if (!st && !(st.retryable() && bus_.topic(config_.topic).is_ok())) return st;
+    if (!st) spdlog::warn("historical: store not ready, retrying: {}", st.message());
   }
   std::lock_guard lk(state_mu_);
   if (running_) return Status::ok();
@@ -212,7 +258,7 @@ void HistoricalLoader::stop() {
 }
 
 void HistoricalLoader::worker() {
-  auto& probe = LoaderProbe::get();
+  auto& probe = LoaderProbe::get(config_.records);
   for (;;) {
     {
       std::lock_guard lk(state_mu_);
@@ -222,7 +268,7 @@ void HistoricalLoader::worker() {
     auto r = run_once();
     if (!r) {
       probe.errors.Increment();
-      spdlog::error("historical: batch failed (will retry): {}", r.status().to_string());
+      spdlog::error("{}: batch failed (will retry): {}", config_.name, r.status().to_string());
       std::unique_lock lk(state_mu_);
       last_error_ = r.status().to_string();
       state_cv_.wait_for(lk, std::chrono::nanoseconds(config_.error_backoff),
@@ -243,7 +289,7 @@ void HistoricalLoader::worker() {
 
 ComponentHealth HistoricalLoader::health() const {
   ComponentHealth h;
-  h.name = "historical";
+  h.name = config_.name;
   std::lock_guard lk(state_mu_);
   if (running_ && exited_ && !stopping_) {
     h.state = HealthState::kDown;

@@ -1,4 +1,5 @@
-// HistoricalLoader: the historical stage — normalized.ohlcv (all partitions) → CandleStore.
+// HistoricalLoader: the historical stage — normalized.ohlcv (all partitions) → CandleStore;
+// the same class also sinks processed.indicators (LoaderRecords::kIndicators).
 //
 // Exactly-once at the sink: the loader's consumer positions live IN THE STORE (group
 // "historical"), and each batch is one store.write(candles, positions), so rows and positions
@@ -32,7 +33,13 @@
 
 namespace tickflow::storage {
 
+// What a loader stores: candles (normalized.ohlcv → write) or indicator records
+// (processed.indicators → write_indicators). Same positions, batching and DLQ rules.
+enum class LoaderRecords : uint8_t { kCandles, kIndicators };
+
 struct LoaderConfig {
+  std::string name = "historical";  // health component and log prefix
+  LoaderRecords records = LoaderRecords::kCandles;
   std::string group = "historical";
   std::string topic = std::string(topics::kNormalizedOhlcv);
   std::string dlq_topic = std::string(topics::kDlqMarketData);
@@ -41,6 +48,11 @@ struct LoaderConfig {
   DurationNs error_backoff = kNsPerSec;  // pause after a failed batch (stop() interrupts it)
 };
 
+// The sibling sink of processed.indicators: name "historical.indicators", group of the same
+// name, records kIndicators (metrics tickflow_historical_indicators_written_total,
+// tickflow_historical_indicators_lag_records).
+LoaderConfig indicator_loader_config();
+
 class HistoricalLoader {
  public:
   HistoricalLoader(bus::EventBus& bus, CandleStore& store, LoaderConfig config = {});
@@ -48,7 +60,8 @@ class HistoricalLoader {
   HistoricalLoader(const HistoricalLoader&) = delete;
   HistoricalLoader& operator=(const HistoricalLoader&) = delete;
 
-  // Starts the worker thread. Fails when the topic does not exist. Idempotent.
+  // Starts the worker thread. Fails when the topic does not exist; a store that answers a
+  // retryable error (database not reachable yet) is retried by the worker. Idempotent.
   Status start();
   // Stops and joins the worker. Idempotent; safe without start().
   void stop();
@@ -62,6 +75,7 @@ class HistoricalLoader {
   bool caught_up() const;
   // Records behind the end offsets, summed over partitions (as of the last batch/check).
   int64_t lag() const;
+  // Rows written: candles, or indicator records for a kIndicators loader.
   uint64_t candles_written() const { return candles_written_.load(); }
   uint64_t undecodable() const { return undecodable_.load(); }
   // "historical": up; degraded with the last error while batches fail; down if not running

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <gtest/gtest.h>
 
@@ -122,6 +123,66 @@ TEST(Cli, TailPrintsTheCandleTopicOfARunningPipelineAsJsonLines) {
   auto bad = run_tickflow(dir, {"tail", "no.such-topic", "--no-follow", "--data-dir", dir + "/data"}, "tail_bad");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.output.find("unknown topic"), std::string::npos) << bad.output;
+}
+
+// `tickflow indicators` on the reference closes equals the exact recomputation with TA-Lib's
+// conventions (1e-9 relative; TA-Lib's own bands drift on the flat window, the exact file does
+// not); a bad spec names the entry and exits 2.
+TEST(Cli, IndicatorsOnTheReferenceClosesEqualTheExactFile) {
+  std::string dir = make_temp_dir("tickflow_cli");
+  std::ifstream ref(std::string(TICKFLOW_SOURCE_DIR) + "/testdata/indicators/indicator_reference_exact.csv");
+  ASSERT_TRUE(ref);
+  std::vector<std::vector<std::string>> rows;  // reference rows (header first)
+  for (std::string line; std::getline(ref, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cols;
+    size_t start = 0;
+    for (size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+      cols.push_back(line.substr(start, comma - start));
+    cols.push_back(line.substr(start));
+    rows.push_back(std::move(cols));
+  }
+  ASSERT_GT(rows.size(), 100u);
+  {
+    std::ofstream in(dir + "/closes.csv");
+    for (const auto& r : rows) in << r[0] << ',' << r[1] << '\n';
+  }
+  auto r = run_tickflow(dir,
+                        {"indicators", "--input", dir + "/closes.csv", "--indicators",
+                         "sma:20,ema:20,rsi:14,macd:12:26:9,bb:20:2", "--output", dir + "/out.csv"},
+                        "indicators");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream out(dir + "/out.csv");
+  std::string line;
+  ASSERT_TRUE(std::getline(out, line));
+  EXPECT_EQ(line, "i,close,sma20,ema20,rsi14,macd,macd_signal,macd_hist,bb_upper,bb_middle,bb_lower");
+  size_t row = 1, compared = 0;
+  for (; std::getline(out, line); ++row) {
+    ASSERT_LT(row, rows.size());
+    std::vector<std::string> cols;
+    size_t start = 0;
+    for (size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+      cols.push_back(line.substr(start, comma - start));
+    cols.push_back(line.substr(start));
+    ASSERT_EQ(cols.size(), rows[row].size()) << line;
+    for (size_t c = 2; c < cols.size(); ++c) {
+      ASSERT_EQ(cols[c].empty(), rows[row][c].empty()) << "row " << row << " column " << rows[0][c];
+      if (cols[c].empty()) continue;
+      double got = std::stod(cols[c]), want = std::stod(rows[row][c]);
+      EXPECT_LE(std::fabs(got - want), 1e-9 * std::max(1.0, std::fabs(want))) << "row " << row << " " << rows[0][c];
+      ++compared;
+    }
+  }
+  EXPECT_EQ(row, rows.size());
+  EXPECT_GT(compared, 5000u);
+
+  auto bad = run_tickflow(dir, {"indicators", "--input", dir + "/closes.csv", "--indicators", "sma:20,foo:3"},
+                          "indicators_bad");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.output.find("foo:3"), std::string::npos) << bad.output;
+  auto missing = run_tickflow(dir, {"indicators", "--input", dir + "/nope.csv"}, "indicators_missing");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.output.find("--input"), std::string::npos) << missing.output;
 }
 
 }  // namespace

@@ -53,6 +53,25 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_NE(expect_error("data_dir = \n").message.find(":1:"), std::string::npos);
 }
 
+TEST(Config, IndicatorSpecsAreValidatedAtStartNamingTheKeyAndEntry) {
+  auto ok = load_config(write_temp("[indicators]\nspec = \"sma:5,rsi:3\"\n[indicators.timeframes]\n\"60m\" = \"ema:50\"\n"),
+                        {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(ok)) << std::get<ConfigError>(ok).to_string();
+  const AppConfig& c = std::get<AppConfig>(ok);
+  EXPECT_TRUE(c.indicators.enabled);
+  EXPECT_EQ(c.indicators.spec, "sma:5,rsi:3");
+  EXPECT_EQ(c.indicators.timeframes.at("1h"), "ema:50");  // canonical timeframe label
+  auto e = expect_error("[indicators]\nspec = \"sma:20,bogus:4\"\n");
+  EXPECT_EQ(e.key, "indicators.spec");
+  EXPECT_NE(e.message.find("bogus:4"), std::string::npos) << e.message;
+  e = expect_error("[indicators.timeframes]\n\"1h\" = \"rsi:0\"\n");
+  EXPECT_EQ(e.key, "indicators.timeframes.1h");
+  e = expect_error("[indicators.timeframes]\n\"7m\" = \"rsi:14\"\n");
+  EXPECT_EQ(e.key, "indicators.timeframes.7m");
+  e = expect_error("[indicators]\nspecs = \"sma:3\"\n");
+  EXPECT_EQ(e.key, "indicators.specs");
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto r = load_config("/nonexistent/tickflow.toml", {}, {});
   ASSERT_TRUE(std::holds_alternative<ConfigError>(r));

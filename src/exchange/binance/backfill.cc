@@ -77,6 +77,10 @@ void Collector::Worker::backfill(SymbolState& s, int64_t until) {
       if (t.symbol.empty()) t.symbol = s.unified;
       t.exchange = Exchange::kBinance;
       t.aggregated = true;
+      if (!accept(t, {})) {  // dead-lettered: the exchange's own record is wrong
+        next = t.trade_id + 1;
+        continue;
+      }
       publish(s, t);
       next = t.trade_id + 1;
       ++published;

@@ -11,8 +11,8 @@
 // whenever a live aggregate id jumps; backfilled trades are published in id order before the
 // live trade that revealed the gap; ids <= the last published one are dropped as duplicates.
 // With trade_stream = "trade" gaps are counted and logged only (aggTrades cannot fill them).
-// Malformed/unknown frames are counted by reason, logged (rate-limited) and dead-lettered to
-// topics::kDlqMarketData. Depth, bookTicker, kline and subscription replies are counted only.
+// Malformed/unknown frames, and trades the validator (processing/quality/validator.h) rejects,
+// are counted by reason, logged (rate-limited) and dead-lettered to topics::kDlqMarketData. Depth, bookTicker, kline and subscription replies are counted only.
 // A bus commit failing with kIo (full disk) or another non-retryable error stops ingestion
 // loudly (health down); a retryable failure reconnects (the backfill then repairs the hole).
 //
@@ -34,6 +34,7 @@
 #include "exchange/backoff.h"
 #include "exchange/transport/http_client.h"
 #include "exchange/transport/ws_connection.h"
+#include "processing/quality/validator.h"
 
 namespace tickflow::exchange::binance {
 
@@ -54,6 +55,9 @@ struct CollectorConfig {
   DurationNs rate_limit_default_wait = 60 * kNsPerSec;  // 429 without Retry-After
   size_t max_batch_frames = 4096;   // frames per bus transaction at most
   int commit_retries = 3;           // retryable commit failures before reconnecting
+  // Every trade (live and backfilled) is validated before it is published; a rejected one goes
+  // to dlq.market-data with the validator's reason, in the same transaction (nothing is lost).
+  quality::ValidatorConfig validation;
 };
 
 // Validates the config (symbols, URLs, trade_stream). Error names the key.

@@ -177,6 +177,10 @@ void Collector::Worker::on_live_trade(Trade& trade, std::string_view frame, Time
     stats_.duplicates_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (trade.symbol.empty()) trade.symbol = s->unified;
+  // A rejected trade leaves last_id where it was: the next trade reveals the hole and the REST
+  // backfill fetches the exchange's own record of it (a corrupt live frame is repaired).
+  if (!accept(trade, frame)) return;
   if (s->last_id != kNoId && trade.trade_id > s->last_id + 1) {
     stats_.gaps.fetch_add(1, std::memory_order_relaxed);
     probe_.gap();
@@ -191,12 +195,25 @@ void Collector::Worker::on_live_trade(Trade& trade, std::string_view frame, Time
                    s->exchange_symbol, s->last_id + 1, trade.trade_id - 1, trade.trade_id - s->last_id - 1);
     }
   }
-  if (trade.symbol.empty()) trade.symbol = s->unified;
   publish(*s, trade);
 }
 
 void Collector::Worker::ensure_txn() {
   if (!txn_) txn_ = bus_.begin();
+}
+
+bool Collector::Worker::accept(const Trade& trade, std::string_view payload) {
+  const quality::Rejection rejection = quality::validate_trade(trade, config_.validation);
+  if (rejection == quality::Rejection::kNone) return true;
+  std::string detail = "trade " + std::to_string(trade.trade_id) + " of " + trade.exchange_symbol + " at " +
+                       format_iso8601_ms(trade.ts_event) + " (received " + format_iso8601_ms(trade.ts_recv) +
+                       ") price " + trade.price.to_string() + " qty " + trade.quantity.to_string();
+  if (payload.empty()) {
+    reject(quality::rejection_reason(rejection), std::move(detail), codec::encode_trade(trade), trade.ts_recv);
+  } else {
+    reject(quality::rejection_reason(rejection), std::move(detail), payload, trade.ts_recv);
+  }
+  return false;
 }
 
 void Collector::Worker::publish(SymbolState& s, const Trade& trade) {

@@ -118,6 +118,10 @@ class Collector::Worker {
   void on_live_trade(Trade& trade, std::string_view frame, TimestampNs recv);
   void ensure_txn();
   void publish(SymbolState& s, const Trade& trade);
+  // Runs the validator (processing/quality/validator.h); a rejected trade is dead-lettered with
+  // its reason and false returned. `payload`: the frame, or empty for a backfilled trade (the
+  // record's encoding is stored instead).
+  bool accept(const Trade& trade, std::string_view payload);
   void reject(std::string_view reason, std::string detail, std::string_view payload, TimestampNs recv);
   // Commits the open batch with the last ids. On failure rolls the ids back and sets end_.
   void flush();

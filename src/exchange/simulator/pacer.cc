@@ -32,13 +32,19 @@ void Simulator::Impl::pacer_loop() {
   std::vector<std::deque<int64_t>> late_next(specs.size());
   std::deque<int64_t> late_any;
   std::vector<LateFrame> late_q;
+  std::vector<uint64_t> dup_left(specs.size(), 0);
+  uint64_t dup_any_left = 0;
+  std::vector<std::deque<int64_t>> outlier_next(specs.size());  // pct per coming trade
+  std::deque<int64_t> outlier_any;
   uint64_t trade_frames = 0;
   SteadyClock::time_point stall_until{};
 
   MarketEvent ev;
   Batch batch;
-  std::vector<uint8_t> trade_skip, trade_late;
-  std::vector<int64_t> trade_late_ms;
+  std::vector<uint8_t> trade_skip, trade_late, trade_dup;
+  std::vector<int64_t> trade_late_ms, trade_outlier_pct;
+  // The price a fault sends: pct % above the true one (0 = the true one).
+  auto faulty_price = [](int64_t price, int64_t pct) { return pct == 0 ? price : price / 100 * (100 + pct); };
   std::string tmp;
 
   for (;;) {
@@ -56,6 +62,13 @@ void Simulator::Impl::pacer_loop() {
       ctl_skip.clear();
       for (auto [sym, ms] : ctl_late) (sym < 0 ? late_any : late_next[sym]).push_back(ms);
       ctl_late.clear();
+      for (auto [sym, n] : ctl_duplicate) (sym < 0 ? dup_any_left : dup_left[sym]) += n;
+      ctl_duplicate.clear();
+      for (auto [sym, n, pct] : ctl_outlier) {
+        auto& q = sym < 0 ? outlier_any : outlier_next[sym];
+        for (uint64_t k = 0; k < std::min<uint64_t>(n, 1'000'000); ++k) q.push_back(pct);
+      }
+      ctl_outlier.clear();
     }
     lk.unlock();
 
@@ -94,6 +107,8 @@ void Simulator::Impl::pacer_loop() {
         trade_skip.assign(n, 0);
         trade_late.assign(n, 0);
         trade_late_ms.assign(n, 0);
+        trade_dup.assign(n, 0);
+        trade_outlier_pct.assign(n, 0);
         for (size_t i = 0; i < n; ++i) {
           const SimTrade& t = ev.trades[i];
           const uint64_t ordinal = static_cast<uint64_t>(t.id - spec.first_trade_id) + 1;
@@ -123,6 +138,24 @@ void Simulator::Impl::pacer_loop() {
             trade_late_ms[i] = late_any.front();
             late_any.pop_front();
           }
+          if (cf.duplicate_every > 0 && ordinal % cf.duplicate_every == 0) {
+            trade_dup[i] = 1;
+          } else if (dup_left[sym] > 0) {
+            --dup_left[sym];
+            trade_dup[i] = 1;
+          } else if (dup_any_left > 0) {
+            --dup_any_left;
+            trade_dup[i] = 1;
+          }
+          if (cf.outlier_every > 0 && ordinal % cf.outlier_every == 0) {
+            trade_outlier_pct[i] = cf.outlier_pct;
+          } else if (!outlier_next[sym].empty()) {
+            trade_outlier_pct[i] = outlier_next[sym].front();
+            outlier_next[sym].pop_front();
+          } else if (!outlier_any.empty()) {
+            trade_outlier_pct[i] = outlier_any.front();
+            outlier_any.pop_front();
+          }
         }
         for (const auto& a : ev.aggs) h.aggs.push_back(a);
         if (history_cap > 0) {
@@ -144,7 +177,13 @@ void Simulator::Impl::pacer_loop() {
           }
           if (!want_trade) continue;
           tmp.clear();
-          append_trade_payload(tmp, spec.symbol, ev.trades[i], ev.event_time_ms);
+          if (trade_outlier_pct[i] != 0) {
+            SimTrade bad = ev.trades[i];
+            bad.price = faulty_price(bad.price, trade_outlier_pct[i]);
+            append_trade_payload(tmp, spec.symbol, bad, ev.event_time_ms);
+          } else {
+            append_trade_payload(tmp, spec.symbol, ev.trades[i], ev.event_time_ms);
+          }
           if (malformed) {
             const size_t off = batch.buf.size();
             if (kind == MalformedKind::kTruncated) {
@@ -153,17 +192,19 @@ void Simulator::Impl::pacer_loop() {
               const size_t p = tmp.find("\"p\":\"");
               const size_t e = tmp.find('"', p + 5);
               batch.buf.append(tmp, 0, p + 5);
-              batch.buf.append("abc");
+              batch.buf.append(kind == MalformedKind::kZeroPrice ? "0.00000000" : "abc");
               batch.buf.append(tmp, e, std::string::npos);
             }
             batch.add(tsid, off);
           }
-          if (trade_late[i]) {
-            late_q.push_back({now + std::chrono::milliseconds(trade_late_ms[i]), tsid, tmp});
-          } else {
-            const size_t off = batch.buf.size();
-            batch.buf.append(tmp);
-            batch.add(tsid, off);
+          for (int copy = 0; copy < (trade_dup[i] ? 2 : 1); ++copy) {
+            if (trade_late[i]) {
+              late_q.push_back({now + std::chrono::milliseconds(trade_late_ms[i]), tsid, tmp});
+            } else {
+              const size_t off = batch.buf.size();
+              batch.buf.append(tmp);
+              batch.add(tsid, off);
+            }
           }
         }
         // @aggTrade frames: withheld with any of their trades, late with their first late one.
@@ -171,22 +212,32 @@ void Simulator::Impl::pacer_loop() {
         if (stream_subscribers[asid].load(std::memory_order_relaxed) > 0) {
           const int64_t first = ev.trades.empty() ? 0 : ev.trades.front().id;
           for (const auto& a : ev.aggs) {
-            bool skip = false;
-            int64_t late_ms = 0;
+            bool skip = false, dup = false;
+            int64_t late_ms = 0, outlier_pct = 0;
             for (int64_t id = a.first_trade_id; id <= a.last_trade_id; ++id) {
               const size_t i = static_cast<size_t>(id - first);
               if (trade_skip[i]) skip = true;
               if (trade_late[i] && late_ms == 0) late_ms = trade_late_ms[i];
+              if (trade_dup[i]) dup = true;
+              if (trade_outlier_pct[i] != 0 && outlier_pct == 0) outlier_pct = trade_outlier_pct[i];
             }
             if (skip) continue;
             tmp.clear();
-            append_agg_trade_payload(tmp, spec.symbol, a, ev.event_time_ms);
-            if (late_ms > 0) {
-              late_q.push_back({now + std::chrono::milliseconds(late_ms), asid, tmp});
+            if (outlier_pct != 0) {
+              SimAggTrade bad = a;
+              bad.price = faulty_price(bad.price, outlier_pct);
+              append_agg_trade_payload(tmp, spec.symbol, bad, ev.event_time_ms);
             } else {
-              const size_t off = batch.buf.size();
-              batch.buf.append(tmp);
-              batch.add(asid, off);
+              append_agg_trade_payload(tmp, spec.symbol, a, ev.event_time_ms);
+            }
+            for (int copy = 0; copy < (dup ? 2 : 1); ++copy) {
+              if (late_ms > 0) {
+                late_q.push_back({now + std::chrono::milliseconds(late_ms), asid, tmp});
+              } else {
+                const size_t off = batch.buf.size();
+                batch.buf.append(tmp);
+                batch.add(asid, off);
+              }
             }
           }
         }

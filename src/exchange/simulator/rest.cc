@@ -182,7 +182,13 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
     if (sym < 0) return err;
   }
   bool any = false;
-  for (const char* name : {"drop", "drop_every", "stall_ms", "malformed", "skip_ids", "late_ms"}) {
+  int64_t pct = 10;
+  if (t.query.count("pct")) {
+    const IntParam p = int_param(t, "pct");
+    if (p.bad || p.value < 1 || p.value > 1000) return illegal_param("pct");
+    pct = p.value;
+  }
+  for (const char* name : {"drop", "drop_every", "stall_ms", "malformed", "skip_ids", "late_ms", "duplicate", "outlier"}) {
     const IntParam p = int_param(t, name);
     if (p.bad) return illegal_param(name);
     if (!p.present) continue;
@@ -197,17 +203,21 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
       if (n == "stall_ms") ctl_stall_ms = std::max(ctl_stall_ms, p.value);
       if (n == "malformed") {
         auto k = t.query.find("kind");
-        const MalformedKind kind = (k != t.query.end() && k->second == "bad_price") ? MalformedKind::kBadPrice
-                                                                                      : MalformedKind::kTruncated;
+        MalformedKind kind = MalformedKind::kTruncated;
+        if (k != t.query.end() && k->second == "bad_price") kind = MalformedKind::kBadPrice;
+        if (k != t.query.end() && k->second == "zero_price") kind = MalformedKind::kZeroPrice;
         ctl_malformed.insert(ctl_malformed.end(), static_cast<size_t>(std::min<int64_t>(p.value, 1'000'000)), kind);
       }
       if (n == "skip_ids") ctl_skip.emplace_back(sym, static_cast<uint64_t>(p.value));
       if (n == "late_ms") ctl_late.emplace_back(sym, p.value);
+      if (n == "duplicate") ctl_duplicate.emplace_back(sym, static_cast<uint64_t>(p.value));
+      if (n == "outlier") ctl_outlier.emplace_back(sym, static_cast<uint64_t>(p.value), pct);
     }
   }
   if (!any) {
     return binance_error(400, -1102,
-                         "one of drop, drop_every, stall_ms, malformed, skip_ids, late_ms is required");
+                         "one of drop, drop_every, stall_ms, malformed, skip_ids, late_ms, duplicate, outlier is "
+                         "required");
   }
   signal_control();
   return {200, "{\"ok\":true}"};
@@ -288,6 +298,24 @@ void Simulator::inject_skip(uint64_t n, const std::string& symbol) {
   {
     std::lock_guard lk(impl_->ctl_mu);
     impl_->ctl_skip.emplace_back(sym, n);
+  }
+  impl_->signal_control();
+}
+
+void Simulator::inject_duplicate(uint64_t n, const std::string& symbol) {
+  const int sym = symbol.empty() ? -1 : impl_->symbol_index(symbol);
+  {
+    std::lock_guard lk(impl_->ctl_mu);
+    impl_->ctl_duplicate.emplace_back(sym, n);
+  }
+  impl_->signal_control();
+}
+
+void Simulator::inject_outlier(uint64_t n, int64_t pct, const std::string& symbol) {
+  const int sym = symbol.empty() ? -1 : impl_->symbol_index(symbol);
+  {
+    std::lock_guard lk(impl_->ctl_mu);
+    impl_->ctl_outlier.emplace_back(sym, n, pct);
   }
   impl_->signal_control();
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -134,6 +135,8 @@ struct Simulator::Impl {
   std::vector<MalformedKind> ctl_malformed;
   std::vector<std::pair<int, uint64_t>> ctl_skip;   // (symbol or -1, count)
   std::vector<std::pair<int, int64_t>> ctl_late;    // (symbol or -1, ms)
+  std::vector<std::pair<int, uint64_t>> ctl_duplicate;  // (symbol or -1, count)
+  std::vector<std::tuple<int, uint64_t, int64_t>> ctl_outlier;  // (symbol or -1, count, pct)
   std::atomic<uint64_t> drop_every{0};
 
   // ---- sessions ----

@@ -9,8 +9,9 @@
 //   REST GET /api/v3/depth?symbol=&limit=, /api/v3/aggTrades?symbol=&fromId=&startTime=&endTime=
 //        &limit=, /api/v3/trades?symbol=&limit=, /api/v3/ping, /api/v3/time; Binance error
 //        bodies ({"code":-1121,"msg":"Invalid symbol."}, HTTP 400).
-//   Test control: POST /_sim/fault?drop=1 | stall_ms=N | malformed=N[&kind=truncated|bad_price]
-//        | skip_ids=N | late_ms=N | drop_every=N  [&symbol=BTCUSDT for skip_ids/late_ms];
+//   Test control: POST /_sim/fault?drop=1 | stall_ms=N | malformed=N[&kind=truncated|bad_price|zero_price]
+//        | skip_ids=N | late_ms=N | drop_every=N | duplicate=N | outlier=N[&pct=P]
+//        [&symbol=BTCUSDT for skip_ids/late_ms/duplicate/outlier];
 //        GET /_sim/stats.
 // Every client sees the same market (broadcast from one pacer thread). Event content depends
 // only on (seed, symbols, start_ms, rate, max_trades); wall time only paces the sending: an event
@@ -45,6 +46,12 @@ struct Faults {
   // Every Nth trade (and its aggTrade) is held back late_ms and sent after newer ones.
   uint64_t late_every = 0;
   int64_t late_ms = 0;
+  // Every Nth trade (and its aggTrade) is sent twice in a row (a repeated trade key).
+  uint64_t duplicate_every = 0;
+  // Every Nth trade (and its aggTrade) is sent with its price outlier_pct % too high (a bad
+  // print for the quality checker's outlier test); the REST history keeps the true price.
+  uint64_t outlier_every = 0;
+  int64_t outlier_pct = 10;
 };
 
 struct SimulatorConfig {
@@ -83,6 +90,7 @@ struct SimulatorStats {
 enum class MalformedKind : uint8_t {
   kTruncated,  // the trade frame cut in half
   kBadPrice,   // the trade frame with "p":"abc"
+  kZeroPrice,  // the trade frame with "p":"0.00000000" (parses; the validator rejects it)
 };
 
 class Simulator {
@@ -122,6 +130,10 @@ class Simulator {
   void inject_skip(uint64_t n, const std::string& symbol = "");
   // The next trade (of `symbol`, or of any symbol) and its aggTrade are held back ms.
   void inject_late(int64_t ms, const std::string& symbol = "");
+  // The next n trades (of `symbol`, or of any symbol) and their aggTrades are sent twice.
+  void inject_duplicate(uint64_t n, const std::string& symbol = "");
+  // The next n trades (of `symbol`, or of any) and their aggTrades are sent pct % too high.
+  void inject_outlier(uint64_t n, int64_t pct = 10, const std::string& symbol = "");
 
   struct Impl;  // opaque (server.cc)
 

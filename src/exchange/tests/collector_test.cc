@@ -225,6 +225,45 @@ TEST_F(CollectorTest, MalformedFramesAreDeadLetteredWithReasonAndIgnoredKindsCou
   EXPECT_EQ(c->health().state, HealthState::kUp);
 }
 
+TEST_F(CollectorTest, ValidatorRejectionsAreDeadLetteredWithTheReasonAndNothingIsLost) {
+  auto config = test_config();
+  config.validation.max_event_age = kNsPerHour;
+  auto c = make(config);
+  auto frame = [](int64_t id, std::string_view price, std::string_view qty, int64_t t_ms) {
+    return R"({"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":)" + std::to_string(id) +
+           R"(,"p":")" + std::string(price) + R"(","q":")" + std::string(qty) + R"(","f":)" + std::to_string(id * 10) +
+           R"(,"l":)" + std::to_string(id * 10) + R"(,"T":)" + std::to_string(t_ms) + R"(,"m":true,"M":true}})";
+  };
+  ws_.frame(agg_frame(100));
+  ws_.frame(frame(101, "0.00000000", "1.0", kT0));                 // non-positive price
+  ws_.frame(frame(102, "46000.10", "0.00000000", kT0));            // non-positive quantity
+  ws_.frame(frame(103, "46000.10", "1.0", kT0 + 6 * 60 * 1000));   // 6 min ahead of receive time
+  ws_.frame(frame(104, "46000.10", "1.0", kT0 - 2 * 3600 * 1000)); // older than max_event_age
+  ws_.frame(agg_frame(105));
+  http_.set_handler(rest_history(100, 200));  // the exchange's own (valid) record of 101..104
+  ASSERT_TRUE(c->start().is_ok());
+  ASSERT_TRUE(wait_raw(6));
+  ASSERT_TRUE(bus_.wait_until([&] { return bus_.count(topics::kDlqMarketData) >= 4; }));
+  EXPECT_TRUE(bus_.wait_until([&] { return state("BTCUSDT") == "105"; }));
+  std::vector<std::string> reasons;
+  for (const auto& r : bus_.records(topics::kDlqMarketData)) {
+    auto d = codec::decode_dead_letter(r.value);
+    ASSERT_TRUE(d.is_ok());
+    reasons.push_back(d->reason);
+    EXPECT_NE(d->payload.find("\"aggTrade\""), std::string::npos);  // the frame itself
+    EXPECT_NE(d->detail.find("BTCUSDT"), std::string::npos);
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"non_positive_price", "non_positive_quantity", "future_event_time",
+                                               "stale_event_time"}));
+  // The corrupt live frames left a hole that the REST backfill repaired before 105: nothing lost.
+  EXPECT_EQ(raw_ids(bus_), iota(100, 105));
+  ASSERT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(http_.requests()[0], "/api/v3/aggTrades?symbol=BTCUSDT&fromId=101&limit=1000");
+  EXPECT_EQ(c->stats().rejected, 4u);
+  EXPECT_NE(obs::render_text().find("reason=\"non_positive_price\""), std::string::npos);
+  c->stop();
+}
+
 TEST_F(CollectorTest, ReconnectBackfillsTheHoleInOrderWithoutDuplicates) {
   auto config = test_config();
   config.backfill_limit = 2;  // forces paging

@@ -315,12 +315,26 @@ class BeastHttpClient final : public HttpClient {
       : options_(options), tls_ctx_(make_tls_context(options.extra_ca_file)) {}
 
   Result<HttpResponse> get(const Url& url, const Headers& headers, DurationNs timeout) override {
+    http::request<http::string_body> req{http::verb::get, url.target, 11};
+    req.set(http::field::accept, "application/json");
+    return perform(url, headers, std::move(req), timeout);
+  }
+
+  Result<HttpResponse> post(const Url& url, const Headers& headers, std::string body, DurationNs timeout) override {
+    http::request<http::string_body> req{http::verb::post, url.target, 11};
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    return perform(url, headers, std::move(req), timeout);
+  }
+
+ private:
+  Result<HttpResponse> perform(const Url& url, const Headers& headers, http::request<http::string_body> req,
+                               DurationNs timeout) {
     if (url.websocket()) return Status::invalid_argument("not an http(s) URL: " + url.to_string());
     const auto deadline = deadline_after(timeout);
-    http::request<http::empty_body> req{http::verb::get, url.target, 11};
     req.set(http::field::host, url.host_header());
     req.set(http::field::user_agent, options_.user_agent);
-    req.set(http::field::accept, "application/json");
     req.set(http::field::connection, "close");
     for (const auto& [name, value] : headers) req.set(name, value);
     tcp::resolver resolver(io_.ioc());
@@ -349,9 +363,8 @@ class BeastHttpClient final : public HttpClient {
     return out;
   }
 
- private:
   template <class Stream>
-  Result<HttpResponse> round_trip(Stream& stream, http::request<http::empty_body>& req, const Url& url,
+  Result<HttpResponse> round_trip(Stream& stream, http::request<http::string_body>& req, const Url& url,
                                 SteadyClock::time_point deadline) {
     auto abort = [&] { beast::get_lowest_layer(stream).close(); };
     ErrorCode ec = io_.run([&](auto h) { http::async_write(stream, req, std::move(h)); }, abort, deadline);

@@ -1,10 +1,11 @@
-// HttpClient: the seam around a blocking HTTP(S) GET, for REST snapshots and backfills.
+// HttpClient: the seam around a blocking HTTP(S) GET (REST snapshots and backfills) and POST
+// (webhook and Alertmanager deliveries).
 // Production implementation: Boost.Beast + OpenSSL (beast_http.cc), http:// and https://,
 // TLS verification on (system CA store, SNI, host name check). One connection per request
 // ("Connection: close"): REST calls here are rare (backfills) and this keeps it robust.
 // A non-2xx status is NOT an error: the caller reads status (429/418 + Retry-After).
 // Errors: kUnavailable for network failures/timeouts (retryable), kInvalidArgument for a bad URL.
-// Thread-safety: get() may be called from one thread at a time per client.
+// Thread-safety: get()/post() may be called from one thread at a time per client.
 #pragma once
 
 #include <memory>
@@ -36,6 +37,9 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual Result<HttpResponse> get(const Url& url, const Headers& headers, DurationNs timeout) = 0;
+  // POSTs `body` (Content-Type from `headers`, default application/json). Same error contract
+  // as get(). The default implementation (fakes that only script GETs) answers kInternal.
+  virtual Result<HttpResponse> post(const Url& url, const Headers& headers, std::string body, DurationNs timeout);
 };
 
 struct HttpOptions {

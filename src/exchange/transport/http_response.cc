@@ -36,3 +36,11 @@ int64_t HttpResponse::retry_after_seconds() const {
 }
 
 }  // namespace tickflow::exchange::transport
+
+namespace tickflow::exchange::transport {
+
+Result<HttpResponse> HttpClient::post(const Url& url, const Headers&, std::string, DurationNs) {
+  return Status::internal("HTTP POST is not supported by this client (" + url.to_string() + ")");
+}
+
+}  // namespace tickflow::exchange::transport

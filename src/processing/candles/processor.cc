@@ -13,6 +13,7 @@
 #include "core/codec.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
+#include "processing/quality/validator.h"
 
 namespace tickflow::processing {
 namespace {
@@ -21,8 +22,10 @@ constexpr std::string_view kReasonUndecodable = "undecodable";
 constexpr std::string_view kReasonTooLate = "too_late";
 constexpr std::string_view kReasonFutureEventTime = "future_event_time";
 // A trade stamped further ahead of its receive time than this is rejected: a bad exchange
-// clock must not open (and fill with flat candles) windows years ahead.
-constexpr DurationNs kMaxFutureSkew = 5 * kNsPerMin;
+// clock must not open (and fill with flat candles) windows years ahead. The collectors' validator
+// applies the same rule (and reason) before publishing; this is the one rule, kept here as a
+// defence against producers that do not validate.
+constexpr DurationNs kMaxFutureSkew = quality::kDefaultMaxEventAhead;
 constexpr DurationNs kMinBackoff = 10 * kNsPerMs;
 constexpr DurationNs kMaxBackoff = 1 * kNsPerSec;
 constexpr DurationNs kMaxIdleWait = 100 * kNsPerMs;

@@ -31,6 +31,9 @@
 
 namespace tickflow::processing::indicators {
 
+// The pipeline's default spec ([indicators] spec).
+inline constexpr std::string_view kDefaultIndicatorSpec = "sma:20,ema:20,rsi:14,macd:12:26:9,bb:20:2,atr:14,vwap";
+
 // One parsed spec entry.
 struct IndicatorSpec {
   enum class Kind : uint8_t { kSma, kEma, kRsi, kMacd, kBollinger, kAtr, kVwapSession, kVwapRolling };

@@ -4,6 +4,7 @@
 
 #include "core/codec.h"
 #include "observability/metrics.h"
+#include "delivery/alert_json.h"
 #include "serving/candle_json.h"
 #include "serving/tests/fakes.h"
 #include "serving/tests/test_util.h"
@@ -174,6 +175,83 @@ TEST_F(GatewayTest, PushLatencyIsMeasuredFromTheNewestTradesReceiveTime) {
   };
   EXPECT_EQ(bucket(after, "0.0025") - bucket(before, "0.0025"), 0.0);
   EXPECT_EQ(bucket(after, "0.005") - bucket(before, "0.005"), 1.0);
+}
+
+
+IndicatorRecord make_indicators(const std::string& symbol, double sma) {
+  IndicatorRecord r;
+  r.exchange = Exchange::kBinance;
+  r.symbol = symbol;
+  r.timeframe = *Timeframe::parse("1m");
+  r.open_time = kT0 * kNsPerMs;
+  r.close_time = (kT0 + 59'999) * kNsPerMs;
+  r.values = {{"sma20", sma}, {"rsi14", 55.5}};
+  return r;
+}
+
+Alert make_ws_alert(const std::string& rule, const std::string& symbol) {
+  Alert a;
+  a.alert_id = rule + ":binance:" + symbol + ":1m:1:firing";
+  a.rule = rule;
+  a.kind = "price_cross";
+  a.exchange = "binance";
+  a.symbol = symbol;
+  a.timeframe = "1m";
+  a.ts_event = kT0 * kNsPerMs;
+  a.value = 1.5;
+  return a;
+}
+
+TEST_F(GatewayTest, IndicatorsGoToTheSeriesSubscribersAndAlertsToMatchingAlertSubscribers) {
+  ASSERT_TRUE(bus_.create_topic({std::string(topics::kProcessedIndicators), 4, 0}).is_ok());
+  ASSERT_TRUE(bus_.create_topic({std::string(topics::kProcessedAlerts), 2, 0}).is_ok());
+  RealtimeGateway gw(bus_);
+  auto btc = std::make_shared<RecordingSubscriber>();
+  auto eth = std::make_shared<RecordingSubscriber>();
+  auto all_alerts = std::make_shared<RecordingSubscriber>();
+  auto rsi_eth = std::make_shared<RecordingSubscriber>();
+  gw.subscribe("binance:BTC-USDT:1m", btc);
+  gw.subscribe("binance:ETH-USDT:1m", eth);
+  gw.subscribe_alerts({}, all_alerts);
+  gw.subscribe_alerts(AlertFilter{{"rsi_high"}, {"ETH-USDT"}}, rsi_eth);
+  EXPECT_EQ(gw.subscriber_count(), 4u);
+  ASSERT_TRUE(gw.start().is_ok());
+
+  IndicatorRecord ind = make_indicators("BTC-USDT", 46000.25);
+  ASSERT_TRUE(bus_.publish(topics::kProcessedIndicators, "k", codec::encode_indicators(ind)).is_ok());
+  const Alert a1 = make_ws_alert("btc_above", "BTC-USDT"), a2 = make_ws_alert("rsi_high", "ETH-USDT"),
+              a3 = make_ws_alert("rsi_high", "BTC-USDT");
+  for (const Alert& a : {a1, a2, a3})
+    ASSERT_TRUE(bus_.publish(topics::kProcessedAlerts, "same-partition", codec::encode_alert(a)).is_ok());
+
+  ASSERT_TRUE(eventually([&] { return btc->count() == 1 && all_alerts->count() == 3 && rsi_eth->count() == 1; }));
+  const std::string msg = btc->messages()[0];
+  EXPECT_EQ(msg, indicators_update_message(ind));
+  EXPECT_EQ(msg.rfind(R"({"type":"indicators","exchange":"binance","symbol":"BTC-USDT","timeframe":"1m","provisional":false,"data":{)", 0), 0u) << msg;
+  EXPECT_NE(msg.find(R"("values":{"sma20":46000.25,"rsi14":55.5})"), std::string::npos) << msg;
+  EXPECT_EQ(eth->count(), 0u);
+  EXPECT_EQ(all_alerts->messages(), (std::vector<std::string>{delivery::alert_ws_message(a1), delivery::alert_ws_message(a2),
+                                                             delivery::alert_ws_message(a3)}));
+  EXPECT_EQ(rsi_eth->messages(), std::vector<std::string>{delivery::alert_ws_message(a2)});
+  EXPECT_EQ(gw.alerts(), 3u);
+  EXPECT_EQ(gw.indicator_updates(), 1u);
+  gw.unsubscribe_alerts(all_alerts.get());
+  EXPECT_EQ(gw.subscriber_count(), 3u);
+  gw.stop();
+}
+
+TEST(ConflatingQueue, PushBackNeverConflatesAndCountsPending) {
+  ConflatingQueue q;
+  auto msg = [](const char* s) { return std::make_shared<const std::string>(s); };
+  EXPECT_EQ(q.push_back(msg("a1")), 1u);
+  EXPECT_EQ(q.push_back(msg("a1")), 2u);  // identical alerts are both kept
+  q.push("series", msg("c1"));
+  EXPECT_EQ(q.push_back(msg("a2")), 4u);
+  EXPECT_EQ(q.dropped(), 0u);
+  EXPECT_EQ(*q.pop(), "a1");
+  EXPECT_EQ(*q.pop(), "a1");
+  EXPECT_EQ(*q.pop(), "c1");
+  EXPECT_EQ(*q.pop(), "a2");
 }
 
 }  // namespace

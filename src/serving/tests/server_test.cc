@@ -12,6 +12,8 @@
 #include <boost/beast/websocket.hpp>
 
 #include "core/codec.h"
+#include "delivery/alert_json.h"
+#include "observability/metrics.h"
 #include "serving/candle_json.h"
 #include "serving/tests/fakes.h"
 #include "serving/tests/test_util.h"
@@ -247,6 +249,91 @@ TEST_F(ServerTest, StopClosesSessionsAndIsIdempotent) {
   if (!ec) http::read(http_client.socket, http_client.buffer, res, ec);
   EXPECT_TRUE(ec);
   EXPECT_EQ(gateway_.subscriber_count(), 0u);
+}
+
+
+Alert server_alert(const std::string& rule, const std::string& symbol, size_t message_bytes = 0) {
+  Alert a;
+  a.alert_id = rule + ":binance:" + symbol + ":1m:1:firing";
+  a.rule = rule;
+  a.kind = "price_cross";
+  a.exchange = "binance";
+  a.symbol = symbol;
+  a.timeframe = "1m";
+  a.ts_event = kT0 * kNsPerMs;
+  a.message = std::string(message_bytes, 'x');
+  return a;
+}
+
+TEST_F(ServerTest, AlertsWebSocketPushesEveryMatchingAlertInOrder) {
+  ASSERT_TRUE(bus_.create_topic({std::string(topics::kProcessedAlerts), 2, 0}).is_ok());
+  start();
+  EXPECT_EQ(upgrade_status(server_->port(), "/ws/alerts?colour=red"), 400u);
+  EXPECT_EQ(upgrade_status(server_->port(), "/ws/alerts?rule=a&rule=b"), 400u);
+  EXPECT_EQ(upgrade_status(server_->port(), "/ws/alerts?rule="), 400u);
+  ASSERT_TRUE(eventually([&] { return server_->session_count() == 0; }));
+  {
+    HttpClient plain(server_->port());
+    EXPECT_EQ(plain.get("/ws/alerts").result_int(), 426u);
+  }
+  WsClient all(server_->port()), filtered(server_->port());
+  ASSERT_EQ(all.handshake("/ws/alerts"), 101u);
+  ASSERT_EQ(filtered.handshake("/ws/alerts?rule=rsi_high,btc_above&symbol=ETH-USDT"), 101u);
+  ASSERT_TRUE(eventually([&] { return gateway_.subscriber_count() == 2; }));
+  std::vector<Alert> alerts = {server_alert("btc_above", "BTC-USDT"), server_alert("rsi_high", "ETH-USDT"),
+                               server_alert("rsi_high", "ETH-USDT"), server_alert("other", "ETH-USDT")};
+  alerts[2].state = "resolved";
+  for (const Alert& a : alerts)
+    ASSERT_TRUE(bus_.publish(topics::kProcessedAlerts, "one-partition", codec::encode_alert(a)).is_ok());
+  // Never conflated: the firing and the resolution of the same rule both arrive, in order.
+  for (const Alert& a : alerts) EXPECT_EQ(all.read(), delivery::alert_ws_message(a));
+  EXPECT_EQ(filtered.read(), delivery::alert_ws_message(alerts[1]));
+  EXPECT_EQ(filtered.read(), delivery::alert_ws_message(alerts[2]));
+}
+
+TEST_F(ServerTest, SeriesWebSocketAlsoPushesIndicators) {
+  ASSERT_TRUE(bus_.create_topic({std::string(topics::kProcessedIndicators), 2, 0}).is_ok());
+  start();
+  WsClient client(server_->port());
+  ASSERT_EQ(client.handshake("/ws/ohlcv/binance/BTC-USDT/1m"), 101u);
+  client.read();  // snapshot
+  ASSERT_TRUE(eventually([&] { return gateway_.subscriber_count() == 1; }));
+  IndicatorRecord r;
+  r.symbol = "BTC-USDT";
+  r.timeframe = *Timeframe::parse("1m");
+  r.open_time = kT0 * kNsPerMs;
+  r.close_time = (kT0 + 59'999) * kNsPerMs;
+  r.values = {{"ema20", 46001.5}};
+  ASSERT_TRUE(bus_.publish(topics::kProcessedIndicators, "k", codec::encode_indicators(r)).is_ok());
+  EXPECT_EQ(client.read(), indicators_update_message(r));
+}
+
+TEST_F(ServerTest, ASlowAlertClientIsDisconnectedNotSilentlySkipped) {
+  ASSERT_TRUE(bus_.create_topic({std::string(topics::kProcessedAlerts), 1, 0}).is_ok());
+  ServerConfig config;
+  config.max_alert_queue = 4;
+  start(config);
+  WsClient stalled(server_->port());
+  // A tiny receive buffer so the server's writes get stuck quickly.
+  stalled.ws.next_layer().set_option(net::socket_base::receive_buffer_size(4096));
+  ASSERT_EQ(stalled.handshake("/ws/alerts"), 101u);
+  ASSERT_TRUE(eventually([&] { return gateway_.subscriber_count() == 1; }));
+  // The client never reads: published alerts pile up until the bound is passed.
+  for (int i = 0; i < 400 && gateway_.subscriber_count() == 1; ++i) {
+    Alert a = server_alert("r" + std::to_string(i), "BTC-USDT", 64 * 1024);
+    ASSERT_TRUE(bus_.publish(topics::kProcessedAlerts, "k", codec::encode_alert(a)).is_ok());
+    eventually([&] { return gateway_.alerts() == static_cast<uint64_t>(i + 1); });
+  }
+  EXPECT_TRUE(eventually([&] { return gateway_.subscriber_count() == 0; }));
+  EXPECT_NE(obs::render_text().find("tickflow_realtime_alert_disconnects_total"), std::string::npos);
+  // The client sees the connection end (after whatever had been written), not a silent gap.
+  beast::error_code ec;
+  stalled.ws.next_layer().non_blocking(false);
+  for (int i = 0; i < 1000 && !ec; ++i) {
+    beast::flat_buffer b;
+    stalled.ws.read(b, ec);
+  }
+  EXPECT_TRUE(ec) << "the connection should have been closed";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // Binance errors and the fault knobs. Waits on conditions, never sleeps.
 #include "exchange/simulator/simulator.h"
 
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -515,6 +516,55 @@ TEST(SimulatorFaultTest, LateTradeArrivesAfterNewerOnes) {
   std::set<int64_t> ids;
   for (const auto& f : frames) EXPECT_TRUE(ids.insert(parse(f).t).second);
   EXPECT_EQ(*ids.rbegin() - *ids.begin() + 1, static_cast<int64_t>(ids.size()));
+}
+
+TEST(SimulatorFaultTest, DuplicateAndOutlierFaultsForTheQualityChecks) {
+  SimulatorConfig c = small_config();
+  c.rate = 5000;
+  Simulator sim(c);
+  ASSERT_TRUE(sim.start().is_ok());
+  WsTestClient a;
+  a.connect(sim.port(), "/stream?streams=btcusdt@trade/btcusdt@aggTrade");
+  a.start_reader();
+  ASSERT_TRUE(a.wait_until([](const auto& f, bool) { return f.size() >= 10; }));
+  EXPECT_EQ(http_request(sim.port(), "/_sim/fault?duplicate=1&symbol=BTCUSDT", http::verb::post).status, 200);
+  EXPECT_EQ(http_request(sim.port(), "/_sim/fault?outlier=1&pct=50&symbol=BTCUSDT", http::verb::post).status, 200);
+  EXPECT_EQ(http_request(sim.port(), "/_sim/fault?outlier=1&pct=0", http::verb::post).status, 400);
+  // The true prices (REST history) of every trade id, to spot the outlier.
+  auto check = [&](const std::vector<std::string>& frames, size_t& repeated_trades, size_t& repeated_aggs,
+                   size_t& outliers) {
+    repeated_trades = repeated_aggs = outliers = 0;
+    std::map<int64_t, std::string> truth;
+    for (const auto& t : sim.history("BTCUSDT")) {
+      std::string p;
+      append_units(p, t.price);
+      truth[t.id] = p;
+    }
+    std::set<int64_t> seen_t, seen_a, outlier_ids;
+    for (const auto& f : frames) {
+      const Parsed p = parse(f);
+      if (!p.ok) continue;
+      if (p.e == "trade") {
+        repeated_trades += !seen_t.insert(p.t).second;
+        auto it = truth.find(p.t);
+        if (it != truth.end() && it->second != p.p) {
+          outliers += outlier_ids.insert(p.t).second;  // the duplicated trade may be the outlier too
+          EXPECT_NEAR(std::stod(p.p) / std::stod(it->second), 1.5, 1e-6);
+        }
+      } else if (p.e == "aggTrade") {
+        repeated_aggs += !seen_a.insert(p.a).second;
+      }
+    }
+  };
+  size_t dup_t = 0, dup_a = 0, out = 0;
+  ASSERT_TRUE(a.wait_until([&](const auto& frames, bool) {
+    check(frames, dup_t, dup_a, out);
+    return dup_t >= 1 && dup_a >= 1 && out >= 1;
+  }));
+  check(a.frames(), dup_t, dup_a, out);
+  EXPECT_EQ(dup_t, 1u);
+  EXPECT_EQ(dup_a, 1u);
+  EXPECT_EQ(out, 1u);
 }
 
 TEST(SimulatorFaultTest, StallPausesThenCatchesUp) {

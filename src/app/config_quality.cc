@@ -1,0 +1,123 @@
+#include "app/config_quality.h"
+
+#include <set>
+#include <string>
+#include <utility>
+
+namespace tickflow::app {
+namespace {
+
+struct Fail {
+  ConfigError error;
+};
+
+[[noreturn]] void fail(std::string key, std::string message) { throw Fail{{std::move(key), std::move(message)}}; }
+
+constexpr const char* kPrefix = "quality.";
+
+void check_keys(const toml::table& t, const std::string& prefix, const std::set<std::string>& known) {
+  for (const auto& [k, v] : t) {
+    std::string key(k.str());
+    if (!known.count(key))
+      fail(prefix + key, "unknown setting (check the spelling against config/tickflow.example.toml)");
+  }
+}
+
+bool get_bool(const toml::table& t, const std::string& p, const char* key, bool def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (n->is_boolean()) return *n->value<bool>();
+  fail(p + key, "must be true or false");
+}
+
+double get_number(const toml::table& t, const std::string& p, const char* key, double def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (n->is_integer()) return static_cast<double>(*n->value<int64_t>());
+  if (n->is_floating_point()) return *n->value<double>();
+  fail(p + key, "must be a number");
+}
+
+int64_t get_int(const toml::table& t, const std::string& p, const char* key, int64_t def, int64_t lo, int64_t hi) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  if (!n->is_integer()) fail(p + key, "must be an integer");
+  const int64_t v = *n->value<int64_t>();
+  if (v < lo || v > hi) fail(p + key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+  return v;
+}
+
+DurationNs get_duration(const toml::table& t, const std::string& p, const char* key, DurationNs def) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  auto s = n->value<std::string>();
+  if (!s) fail(p + key, "must be a duration string such as \"30s\" or \"5m\"");
+  auto d = parse_duration(*s);
+  if (!d) fail(p + key, d.status().message());
+  return *d;
+}
+
+}  // namespace
+
+std::optional<ConfigError> parse_quality_config(const toml::table& t, QualitySettings& out) {
+  try {
+    const std::string p = kPrefix;
+    check_keys(t, p,
+               {"enabled", "stale_after", "series_stale_after", "window", "window_buckets", "outlier_window",
+                "outlier_min_samples", "outlier_mad_k", "outlier_min_rel", "divergence_rel", "divergence_max_age",
+                "dedup_window", "max_series", "max_event_age", "max_event_ahead", "start", "weights"});
+    out.enabled = get_bool(t, p, "enabled", out.enabled);
+    auto& c = out.checker;
+    c.stale_after = get_duration(t, p, "stale_after", c.stale_after);
+    c.series_stale_after = get_duration(t, p, "series_stale_after", c.series_stale_after);
+    c.window = get_duration(t, p, "window", c.window);
+    c.window_buckets = static_cast<int>(get_int(t, p, "window_buckets", c.window_buckets, 1, 1000));
+    c.outlier_window = static_cast<size_t>(get_int(t, p, "outlier_window", static_cast<int64_t>(c.outlier_window), 3, 100000));
+    c.outlier_min_samples = static_cast<size_t>(
+        get_int(t, p, "outlier_min_samples", static_cast<int64_t>(c.outlier_min_samples), 3, 100000));
+    c.outlier_mad_k = get_number(t, p, "outlier_mad_k", c.outlier_mad_k);
+    c.outlier_min_rel = get_number(t, p, "outlier_min_rel", c.outlier_min_rel);
+    c.divergence_rel = get_number(t, p, "divergence_rel", c.divergence_rel);
+    c.divergence_max_age = get_duration(t, p, "divergence_max_age", c.divergence_max_age);
+    c.dedup_window = static_cast<size_t>(get_int(t, p, "dedup_window", static_cast<int64_t>(c.dedup_window), 1, 1 << 24));
+    c.max_series = static_cast<size_t>(get_int(t, p, "max_series", static_cast<int64_t>(c.max_series), 1, 1000000));
+    out.validation.max_event_age = get_duration(t, p, "max_event_age", out.validation.max_event_age);
+    out.validation.max_event_ahead = get_duration(t, p, "max_event_ahead", out.validation.max_event_ahead);
+    if (const toml::node* n = t.get("start")) {
+      auto s = n->value<std::string>();
+      if (!s || (*s != "end" && *s != "committed")) fail(p + "start", "must be \"end\" or \"committed\"");
+      out.from_committed = *s == "committed";
+    }
+    if (const toml::node* n = t.get("weights")) {
+      const toml::table* w = n->as_table();
+      if (!w) fail(p + "weights", "must be a table of check = weight");
+      std::set<std::string> names;
+      for (size_t i = 0; i < quality::kCheckCount; ++i) {
+        if (static_cast<quality::Check>(i) == quality::Check::kStale) continue;  // a factor, not a weight
+        names.insert(std::string(quality::check_name(static_cast<quality::Check>(i))));
+      }
+      check_keys(*w, p + "weights.", names);
+      for (size_t i = 0; i < quality::kCheckCount; ++i) {
+        const std::string name(quality::check_name(static_cast<quality::Check>(i)));
+        if (names.count(name)) c.weights[i] = get_number(*w, p + "weights.", name.c_str(), c.weights[i]);
+      }
+    }
+    if (Status s = quality::validate(c); !s.is_ok()) {
+      const std::string& m = s.message();
+      const size_t colon = m.find(": ");
+      fail(colon == std::string::npos ? "quality" : m.substr(0, colon),
+           colon == std::string::npos ? m : m.substr(colon + 2));
+    }
+    if (Status s = quality::validate(out.validation); !s.is_ok()) {
+      const std::string& m = s.message();
+      const size_t colon = m.find(": ");
+      fail(colon == std::string::npos ? "quality" : m.substr(0, colon),
+           colon == std::string::npos ? m : m.substr(colon + 2));
+    }
+  } catch (const Fail& f) {
+    return f.error;
+  }
+  return std::nullopt;
+}
+
+}  // namespace tickflow::app

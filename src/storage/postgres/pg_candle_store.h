@@ -1,0 +1,122 @@
+// PgCandleStore: the PostgreSQL / TimescaleDB CandleStore (and TradeStore) — issue 6.
+//
+// Schema: storage/postgres/migrations.cc (ohlcv, trades, indicators, alerts,
+// orderbook_snapshots, consumer_positions), applied at open() and versioned.
+// TimescaleDB is detected at start (pg_available_extensions / pg_extension): with it the tables
+// are hypertables (1-day chunks, compression, continuous aggregates from 1m); without it `ohlcv`
+// is LIST-partitioned by timeframe then RANGE-partitioned by time (partitions created by the
+// store ahead of the data and before each write that needs a new one), `trades` RANGE by day.
+// The queries are the same on both.
+//
+// Write path (write / write_trades): COPY the batch into a per-session temp staging table,
+// then INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT ... DO UPDATE ... WHERE
+// excluded.precedence >= ohlcv.precedence (trades: DO NOTHING), plus the consumer positions
+// upsert, all in ONE transaction. Per (series, open_time) the highest Candle::precedence()
+// wins, an equal one replaces, a lower one is ignored — same contract as the embedded store.
+//
+// Retention (enforce_retention): native → DROP the partitions whose whole range is older than
+// the timeframe's retention (so rows can outlive the retention by up to one partition width);
+// TimescaleDB → DELETE by timeframe and time.
+//
+// Availability: open() fails on a bad configuration or a failing migration (with the SQL
+// error). When the database is unreachable at open() the store is still returned, every call
+// answers kUnavailable (retryable) until the database is reachable, and the schema is set up on
+// the first successful connection. health() reports "postgres": up with the flavour
+// ("timescaledb 2.x" / "postgresql 15.x, native partitioning") or down with the error.
+//
+// Thread-safety: all methods are safe concurrently (a small connection pool; writes of one
+// store are serialized). Ownership: owns its pool; destroy after every user stopped.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/health.h"
+#include "storage/candle_store.h"
+#include "storage/postgres/migrations.h"
+#include "storage/postgres/pool.h"
+#include "storage/retention.h"
+#include "storage/trade_store.h"
+
+namespace tickflow::storage::pg {
+
+struct PgStoreOptions {
+  PgConnInfo conn;
+  size_t pool_size = 4;  // connections shared by the writers and the API reads
+  RetentionConfig retention;
+  // "auto": TimescaleDB when the extension is available; "off": native partitioning always.
+  std::string timescale = "auto";
+  int partitions_ahead_days = 2;  // native: partitions created ahead of now at start/retention
+  // Tests: migrations appended after the store's own (e.g. a failing one).
+  std::vector<Migration> extra_migrations;
+};
+
+class PgCandleStore final : public CandleStore, public TradeStore {
+ public:
+  static Result<std::unique_ptr<PgCandleStore>> open(const PgStoreOptions& options);
+  ~PgCandleStore() override;
+
+  Status write(const std::vector<Candle>& candles,
+               const std::vector<ConsumerPosition>& positions) override;
+  Result<int64_t> position(const std::string& group, const std::string& topic,
+                           int32_t partition) const override;
+  Result<std::vector<Candle>> query(const CandleQuery& q) const override;
+  Status write_indicators(const std::vector<IndicatorRecord>& records,
+                          const std::vector<ConsumerPosition>& positions) override;
+  Result<std::vector<IndicatorRecord>> query_indicators(const IndicatorQuery& q) const override;
+  Result<bool> has_series(Exchange e, const std::string& symbol,
+                          const Timeframe& tf) const override;
+  Result<std::vector<SeriesInfo>> list_series() const override;
+  Result<int64_t> enforce_retention(TimestampNs now) override;
+  std::optional<ComponentHealth> health() const override;
+  TradeStore* trades() override { return this; }
+
+  Status write_trades(const std::vector<Trade>& trades,
+                      const std::vector<ConsumerPosition>& positions) override;
+  Result<std::vector<Trade>> query_trades(const TradeQuery& q) const override;
+
+  // "timescaledb 2.14.2" or "postgresql 15.4, native partitioning" ("" before the first
+  // successful connection).
+  std::string flavour() const;
+  bool timescale() const { return timescale_.load(); }
+  // Native partitioning: the partition width used for a timeframe (1 day below 1h, 7 days
+  // below 1d, 365 days above).
+  static DurationNs partition_width(const Timeframe& tf);
+
+ private:
+  explicit PgCandleStore(PgStoreOptions options);
+  // Connects, detects TimescaleDB, applies migrations, creates partitions ahead (once).
+  Status ensure_ready() const;
+  Status init(PgConnection& conn) const;
+  Result<PgPool::Lease> lease() const;
+  // Native: creates the partitions of `ohlcv` (per timeframe label and range start) and of
+  // `trades` (per day start) that are not known yet.
+  Status ensure_partitions(PgConnection& conn, const std::set<std::pair<std::string, TimestampNs>>& ohlcv,
+                           const std::set<TimestampNs>& trade_days) const;
+  Status upsert_positions(PgConnection& conn, const std::vector<ConsumerPosition>& positions) const;
+  // Runs BEGIN; COPY data into a temp staging table; the statements; COMMIT (ROLLBACK on error).
+  Status staged_transaction(PgConnection& conn, uint32_t stage_flag, const std::string& create_stage,
+                            const std::string& copy_sql, const std::string& data,
+                            const std::vector<std::string>& statements,
+                            const std::vector<ConsumerPosition>& positions,
+                            int64_t* affected) const;
+
+  const PgStoreOptions options_;
+  std::map<DurationNs, DurationNs> retention_;  // timeframe ns → keep ns
+  mutable PgPool pool_;
+
+  mutable std::mutex init_mu_;
+  mutable bool ready_ = false;
+  mutable std::atomic<bool> timescale_{false};
+  mutable std::string flavour_;            // guarded by init_mu_
+  mutable std::set<std::string> known_partitions_;  // guarded by part_mu_
+  mutable std::mutex part_mu_;
+};
+
+}  // namespace tickflow::storage::pg
