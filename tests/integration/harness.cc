@@ -128,6 +128,15 @@ HttpResult http_get(const std::string& url) {
   return {r->status, r->body};
 }
 
+HttpResult http_post(const std::string& url, const std::string& body) {
+  static auto client = exchange::transport::make_http_client();
+  auto u = exchange::transport::parse_url(url);
+  if (!u) return {};
+  auto r = client->post(*u, {{"Content-Type", "application/json"}}, body, 10 * kNsPerSec);
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
 namespace {
 
 std::string str(simdjson::dom::element e) {

@@ -54,6 +54,8 @@ struct HttpResult {
   std::string body;
 };
 HttpResult http_get(const std::string& url);
+// POST with a JSON body (Content-Type: application/json).
+HttpResult http_post(const std::string& url, const std::string& body);
 
 // A candle as the REST API returns it (decimals kept as strings).
 struct ApiCandle {
