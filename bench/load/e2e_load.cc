@@ -8,7 +8,10 @@
 // is an upper bound of send → arrival with millisecond resolution.
 //
 // Usage: e2e_load [--rate 100000] [--symbols 20] [--seconds 20] [--warmup 3]
-//                 [--provisional-ms 1] [--timeframes 1m]
+//                 [--provisional-ms 1] [--timeframes 1m] [--analytics]
+// --analytics adds the full analytics stage of `tickflow run`: the indicator processor (default
+// spec) and its loader into the store, the quality monitor, and an alert processor with one
+// rule of each candle/indicator kind on every series — to compare the latency with and without.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,7 +40,10 @@
 #include "exchange/simulator/simulator.h"
 #include "exchange/transport/ws_connection.h"
 #include "observability/metrics.h"
+#include "processing/alerts/processor.h"
 #include "processing/candles/processor.h"
+#include "processing/indicators/processor.h"
+#include "processing/quality/monitor.h"
 #include "serving/api.h"
 #include "serving/gateway.h"
 #include "serving/server.h"
@@ -138,6 +144,14 @@ int main(int argc, char** argv) {
   int seconds = 20, warmup = 3;
   int provisional_ms = 1;
   std::string timeframes = "1m";
+  bool analytics = false;  // --analytics (no value): taken out before the key/value flags
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--analytics") == 0) {
+      analytics = true;
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--rate") rate = std::atof(argv[i + 1]);
@@ -146,6 +160,7 @@ int main(int argc, char** argv) {
     else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
     else if (k == "--provisional-ms") provisional_ms = std::atoi(argv[i + 1]);
     else if (k == "--timeframes") timeframes = argv[i + 1];
+
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;
@@ -170,6 +185,47 @@ int main(int argc, char** argv) {
   pc.candles.timeframes = *Timeframe::parse_list(timeframes);
   pc.candles.provisional_interval = provisional_ms * kNsPerMs;
   processing::CandleProcessor processor(**bus, pc, clock);
+  // The analytics stage (--analytics), built like `tickflow run` builds it.
+  std::unique_ptr<processing::indicators::IndicatorProcessor> indicators;
+  std::unique_ptr<storage::HistoricalLoader> indicator_loader;
+  std::unique_ptr<quality::QualityMonitor> quality_monitor;
+  std::unique_ptr<processing::alerts::AlertProcessor> alerts;
+  if (analytics) {
+    processing::indicators::IndicatorProcessorConfig ic;  // default spec: sma, ema, rsi, macd, bb, atr, vwap
+    indicators = std::make_unique<processing::indicators::IndicatorProcessor>(**bus, **store, ic, clock);
+    indicator_loader = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::indicator_loader_config());
+    quality::QualityMonitorConfig qc;
+    for (int i = 0; i < nsym; ++i) qc.series.emplace_back(Exchange::kBinance, normalize_symbol(Exchange::kBinance, kSymbols[i]).value_or(kSymbols[i]));
+    quality_monitor = std::make_unique<quality::QualityMonitor>(**bus, qc, clock);
+    processing::alerts::AlertProcessorConfig ac;
+    namespace al = processing::alerts;
+    auto rule = [&](std::string name, al::RuleKind kind, std::string series, std::optional<double> level) {
+      al::AlertRule r;
+      r.name = std::move(name);
+      r.kind = kind;
+      r.timeframe = "1m";
+      r.series = std::move(series);
+      r.level = level;
+      r.confirm = al::Confirm::kLive;
+      ac.rules.push_back(std::move(r));
+    };
+    rule("close_above", al::RuleKind::kCrossAbove, "close", 1e9);
+    rule("rsi_high", al::RuleKind::kRsiOverbought, "rsi14", 70);
+    rule("sma_cross", al::RuleKind::kCrossAbove, "sma20", std::nullopt);
+    ac.rules.back().other = "ema20";
+    al::AlertRule spike;
+    spike.name = "volume_spike";
+    spike.kind = al::RuleKind::kVolumeSpike;
+    spike.timeframe = "1m";
+    spike.factor = 3;
+    ac.rules.push_back(spike);
+    if (auto err = al::validate_rules(ac.rules)) {
+      std::fprintf(stderr, "bad bench rule: %s\n", err->to_string().c_str());
+      return 1;
+    }
+    alerts = std::make_unique<al::AlertProcessor>(
+        **bus, ac, clock, [&quality_monitor] { return quality_monitor->snapshot(); });
+  }
   serving::RealtimeGateway gateway(**bus);
   serving::ApiOptions ao;
   ao.is_configured = [](Exchange, const std::string&, const Timeframe&) { return true; };
@@ -190,6 +246,12 @@ int main(int argc, char** argv) {
       {"loader", [&] { return loader.start(); }},     {"processor", [&] { return processor.start(); }},
       {"gateway", [&] { return gateway.start(); }},   {"http-server", [&] { return server.start(); }},
       {"simulator", [&] { return sim.start(); }}};
+  if (analytics) {
+    starts.insert(starts.begin() + 2, {"indicators", [&] { return indicators->start(); }});
+    starts.insert(starts.begin() + 3, {"ind-loader", [&] { return indicator_loader->start(); }});
+    starts.insert(starts.begin() + 4, {"quality", [&] { return quality_monitor->start(); }});
+    starts.insert(starts.begin() + 5, {"alerts", [&] { return alerts->start(); }});
+  }
   for (auto& [name, start] : starts) {
     name_this_thread(name);
     Status st = start();
@@ -268,6 +330,10 @@ int main(int argc, char** argv) {
   for (auto& t : clients) t.join();
   server.stop();
   gateway.stop();
+  if (alerts) alerts->stop();
+  if (quality_monitor) quality_monitor->stop();
+  if (indicator_loader) indicator_loader->stop();
+  if (indicators) indicators->stop();
   processor.stop();
   loader.stop();
 
