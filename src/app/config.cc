@@ -9,6 +9,7 @@
 
 #include "app/config_alerts.h"
 #include "app/config_delivery.h"
+#include "app/config_reader.h"
 #include "app/config_quality.h"
 #include "core/symbol.h"
 #include "processing/indicators/indicator_set.h"
@@ -18,82 +19,8 @@ extern char** environ;
 namespace tickflow::app {
 namespace {
 
-struct Fail {
-  ConfigError error;
-};
+using namespace config_reader;  // fail, check_keys, get_*, sub
 
-[[noreturn]] void fail(std::string key, std::string message) { throw Fail{{std::move(key), std::move(message)}}; }
-
-void check_keys(const toml::table& t, const std::string& prefix, const std::set<std::string>& known) {
-  for (const auto& [k, v] : t) {
-    std::string key(k.str());
-    if (!known.count(key)) {
-      std::string full = prefix.empty() ? key : prefix + "." + key;
-      fail(full, "unknown setting (check the spelling against config/tickflow.example.toml)");
-    }
-  }
-}
-
-std::string get_string(const toml::table& t, const std::string& prefix, const char* key, const std::string& def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (auto s = n->value<std::string>()) return *s;
-  fail(prefix + key, "must be a string");
-}
-
-bool get_bool(const toml::table& t, const std::string& prefix, const char* key, bool def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (auto b = n->value<bool>()) return *b;
-  fail(prefix + key, "must be true or false");
-}
-
-int64_t get_int(const toml::table& t, const std::string& prefix, const char* key, int64_t def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (n->is_integer()) return *n->value<int64_t>();
-  fail(prefix + key, "must be an integer");
-}
-
-double get_number(const toml::table& t, const std::string& prefix, const char* key, double def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (n->is_integer()) return static_cast<double>(*n->value<int64_t>());
-  if (n->is_floating_point()) return *n->value<double>();
-  fail(prefix + key, "must be a number");
-}
-
-std::vector<std::string> get_string_list(const toml::table& t, const std::string& prefix, const char* key,
-                                         const std::vector<std::string>& def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  const toml::array* a = n->as_array();
-  if (!a) fail(prefix + key, "must be an array of strings");
-  std::vector<std::string> out;
-  for (const auto& e : *a) {
-    auto s = e.value<std::string>();
-    if (!s) fail(prefix + key, "must be an array of strings");
-    out.push_back(*s);
-  }
-  return out;
-}
-
-DurationNs get_duration(const toml::table& t, const std::string& prefix, const char* key, DurationNs def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  auto s = n->value<std::string>();
-  if (!s) fail(prefix + key, "must be a duration string such as \"2s\" or \"250ms\"");
-  auto d = parse_duration(*s);
-  if (!d) fail(prefix + key, d.status().message());
-  return *d;
-}
-
-const toml::table* sub(const toml::table& t, const std::string& prefix, const char* key) {
-  const toml::node* n = t.get(key);
-  if (!n) return nullptr;
-  if (!n->is_table()) fail(prefix + key, "must be a table");
-  return n->as_table();
-}
 
 std::vector<std::string> split_list(std::string_view s) {
   std::vector<std::string> out;
@@ -385,7 +312,7 @@ std::variant<AppConfig, ConfigError> load_config(const std::string& path,
     apply_env(c, env);
     apply_overrides(c, overrides);
     validate(c);
-  } catch (const Fail& f) {
+  } catch (const ConfigFailure& f) {
     return f.error;
   }
   return c;

@@ -1,5 +1,6 @@
 #include "app/config_alerts.h"
 
+#include "app/config_reader.h"
 #include "processing/indicators/indicator_set.h"
 
 #include <algorithm>
@@ -11,45 +12,7 @@ namespace tickflow::app {
 namespace {
 
 namespace al = processing::alerts;
-
-struct Fail {
-  ConfigError error;
-};
-
-[[noreturn]] void fail(std::string key, std::string message) { throw Fail{{std::move(key), std::move(message)}}; }
-
-void check_keys(const toml::table& t, const std::string& prefix, const std::set<std::string>& known) {
-  for (const auto& [k, v] : t) {
-    std::string key(k.str());
-    if (!known.count(key))
-      fail(prefix + key, "unknown setting (check the spelling against config/tickflow.example.toml)");
-  }
-}
-
-std::string get_string(const toml::table& t, const std::string& p, const char* key, const std::string& def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (auto s = n->value<std::string>()) return *s;
-  fail(p + key, "must be a string");
-}
-
-std::optional<double> get_number(const toml::table& t, const std::string& p, const char* key) {
-  const toml::node* n = t.get(key);
-  if (!n) return std::nullopt;
-  if (n->is_integer()) return static_cast<double>(*n->value<int64_t>());
-  if (n->is_floating_point()) return *n->value<double>();
-  fail(p + key, "must be a number");
-}
-
-DurationNs get_duration(const toml::table& t, const std::string& p, const char* key, DurationNs def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  auto s = n->value<std::string>();
-  if (!s) fail(p + key, "must be a duration string such as \"30s\" or \"5m\"");
-  auto d = parse_duration(*s);
-  if (!d) fail(p + key, d.status().message());
-  return *d;
-}
+using namespace config_reader;  // fail, check_keys, get_*
 
 al::AlertRule parse_rule(const toml::table& t, const std::string& p) {
   check_keys(t, p, {"name", "kind", "exchange", "symbols", "timeframe", "scope", "series", "other", "level",
@@ -83,15 +46,10 @@ al::AlertRule parse_rule(const toml::table& t, const std::string& p) {
   r.scope = get_string(t, p, "scope", r.scope);
   r.series = get_string(t, p, "series", r.series);
   r.other = get_string(t, p, "other", r.other);
-  r.level = get_number(t, p, "level");
-  r.hysteresis = get_number(t, p, "hysteresis").value_or(r.hysteresis);
-  r.factor = get_number(t, p, "factor").value_or(r.factor);
-  if (const toml::node* n = t.get("lookback")) {
-    if (!n->is_integer()) fail(p + "lookback", "must be an integer (bars)");
-    int64_t v = *n->value<int64_t>();
-    if (v < 1 || v > 10000) fail(p + "lookback", "must be 1..10000 bars");
-    r.lookback = static_cast<int>(v);
-  }
+  r.level = get_optional_number(t, p, "level");
+  r.hysteresis = get_number(t, p, "hysteresis", r.hysteresis);
+  r.factor = get_number(t, p, "factor", r.factor);
+  r.lookback = static_cast<int>(get_int(t, p, "lookback", r.lookback, 1, 10000));
   r.window = get_duration(t, p, "window", r.window);
   r.direction = get_string(t, p, "direction", r.direction);
   r.cooldown = get_duration(t, p, "cooldown", r.cooldown);
@@ -149,13 +107,8 @@ std::optional<ConfigError> check_alert_inputs(const AppConfig& c) {
 std::optional<ConfigError> parse_alerts_config(const toml::table& t, AlertsConfig& out) {
   try {
     check_keys(t, "alerts.", {"enabled", "quality_interval", "rules"});
-    if (const toml::node* n = t.get("enabled")) {
-      auto b = n->value<bool>();
-      if (!b) fail("alerts.enabled", "must be true or false");
-      out.enabled = *b;
-    }
-    out.quality_interval = get_duration(t, "alerts.", "quality_interval", out.quality_interval);
-    if (out.quality_interval <= 0) fail("alerts.quality_interval", "must be positive");
+    out.enabled = get_bool(t, "alerts.", "enabled", out.enabled);
+    out.quality_interval = get_duration(t, "alerts.", "quality_interval", out.quality_interval, Sign::kPositive);
     if (const toml::node* n = t.get("rules")) {
       const toml::array* a = n->as_array();
       if (!a) fail("alerts.rules", "must be an array of tables ([[alerts.rules]])");
@@ -168,7 +121,7 @@ std::optional<ConfigError> parse_alerts_config(const toml::table& t, AlertsConfi
       }
     }
     if (auto e = al::validate_rules(out.rules, "alerts.rules")) return ConfigError{e->key, e->message};
-  } catch (const Fail& f) {
+  } catch (const ConfigFailure& f) {
     return f.error;
   }
   return std::nullopt;

@@ -4,58 +4,14 @@
 #include <string>
 #include <utility>
 
+#include "app/config_reader.h"
+
 namespace tickflow::app {
 namespace {
 
-struct Fail {
-  ConfigError error;
-};
-
-[[noreturn]] void fail(std::string key, std::string message) { throw Fail{{std::move(key), std::move(message)}}; }
+using namespace config_reader;  // fail, check_keys, get_*
 
 constexpr const char* kPrefix = "quality.";
-
-void check_keys(const toml::table& t, const std::string& prefix, const std::set<std::string>& known) {
-  for (const auto& [k, v] : t) {
-    std::string key(k.str());
-    if (!known.count(key))
-      fail(prefix + key, "unknown setting (check the spelling against config/tickflow.example.toml)");
-  }
-}
-
-bool get_bool(const toml::table& t, const std::string& p, const char* key, bool def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (n->is_boolean()) return *n->value<bool>();
-  fail(p + key, "must be true or false");
-}
-
-double get_number(const toml::table& t, const std::string& p, const char* key, double def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (n->is_integer()) return static_cast<double>(*n->value<int64_t>());
-  if (n->is_floating_point()) return *n->value<double>();
-  fail(p + key, "must be a number");
-}
-
-int64_t get_int(const toml::table& t, const std::string& p, const char* key, int64_t def, int64_t lo, int64_t hi) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  if (!n->is_integer()) fail(p + key, "must be an integer");
-  const int64_t v = *n->value<int64_t>();
-  if (v < lo || v > hi) fail(p + key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi));
-  return v;
-}
-
-DurationNs get_duration(const toml::table& t, const std::string& p, const char* key, DurationNs def) {
-  const toml::node* n = t.get(key);
-  if (!n) return def;
-  auto s = n->value<std::string>();
-  if (!s) fail(p + key, "must be a duration string such as \"30s\" or \"5m\"");
-  auto d = parse_duration(*s);
-  if (!d) fail(p + key, d.status().message());
-  return *d;
-}
 
 }  // namespace
 
@@ -114,7 +70,7 @@ std::optional<ConfigError> parse_quality_config(const toml::table& t, QualitySet
       fail(colon == std::string::npos ? "quality" : m.substr(0, colon),
            colon == std::string::npos ? m : m.substr(colon + 2));
     }
-  } catch (const Fail& f) {
+  } catch (const ConfigFailure& f) {
     return f.error;
   }
   return std::nullopt;
