@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "tickflow.pb.h"
 
@@ -326,6 +328,36 @@ Result<Alert> decode_alert(std::string_view bytes) {
   std::sort(labels.begin(), labels.end());
   a.labels = std::move(labels);
   return a;
+}
+
+std::optional<CandleStatus> peek_candle_status(std::string_view bytes) {
+  using google::protobuf::io::CodedInputStream;
+  using Wire = google::protobuf::internal::WireFormatLite;
+  constexpr int kCandleField = v1::Envelope::kCandleFieldNumber;
+  constexpr int kStatusField = v1::CandleEvent::kStatusFieldNumber;
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
+  for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
+    if (Wire::GetTagFieldNumber(tag) != kCandleField ||
+        Wire::GetTagWireType(tag) != Wire::WIRETYPE_LENGTH_DELIMITED) {
+      if (!Wire::SkipField(&in, tag)) return std::nullopt;
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length) || static_cast<int64_t>(length) > in.BytesUntilLimit()) return std::nullopt;
+    const auto limit = in.PushLimit(static_cast<int>(length));
+    uint64_t status = v1::CANDLE_PROVISIONAL;  // proto3: an absent field is the default
+    for (uint32_t t; (t = in.ReadTag()) != 0;) {
+      if (Wire::GetTagFieldNumber(t) == kStatusField && Wire::GetTagWireType(t) == Wire::WIRETYPE_VARINT) {
+        if (!in.ReadVarint64(&status)) return std::nullopt;
+      } else if (!Wire::SkipField(&in, t)) {
+        return std::nullopt;
+      }
+    }
+    if (!in.ConsumedEntireMessage() || in.BytesUntilLimit() != 0) return std::nullopt;
+    in.PopLimit(limit);
+    return from_proto(static_cast<v1::CandleStatus>(status));
+  }
+  return std::nullopt;
 }
 
 std::string event_id_of(std::string_view bytes) {

@@ -50,6 +50,10 @@ Result<IndicatorRecord> decode_indicators(std::string_view bytes);
 Result<Alert> decode_alert(std::string_view bytes);
 // Event id stored in the envelope ("" if undecodable).
 std::string event_id_of(std::string_view bytes);
+// The status of a candle record without decoding it (a wire-format scan, no allocation), for
+// consumers that skip provisional updates. nullopt when the record is not a well-formed candle
+// (the caller then decodes it to learn why).
+std::optional<CandleStatus> peek_candle_status(std::string_view bytes);
 
 // One-line JSON of any record (protobuf's canonical JSON mapping of the Envelope).
 Result<std::string> record_to_json(std::string_view bytes);

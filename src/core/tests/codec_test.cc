@@ -52,6 +52,32 @@ TEST(Codec, CandleRoundTrips) {
   EXPECT_EQ(back->vwap().to_string(), "1.50000000");
 }
 
+TEST(Codec, PeekCandleStatusAgreesWithDecode) {
+  Candle c;
+  c.symbol = "BTC-USDT";
+  c.exchange_symbol = "BTCUSDT";
+  c.timeframe = *Timeframe::parse("5m");
+  c.open_time = 300 * kNsPerSec;
+  c.close_time = c.open_time + 299999 * kNsPerMs;
+  c.open = c.high = c.low = c.close = *Decimal::parse("27000.01");
+  c.trades = 3;
+  for (CandleStatus s : {CandleStatus::kProvisional, CandleStatus::kFinal, CandleStatus::kCorrected}) {
+    c.status = s;
+    c.revision = s == CandleStatus::kCorrected ? 300 : 0;  // a multi-byte varint after the status
+    const std::string bytes = codec::encode_candle(c, 12345);
+    ASSERT_EQ(codec::peek_candle_status(bytes), codec::decode_candle(bytes)->status);
+    // Every strict prefix is malformed (or, cut before the candle, not a candle): never a status.
+    for (size_t n = 0; n < bytes.size(); ++n)
+      EXPECT_EQ(codec::peek_candle_status(std::string_view(bytes).substr(0, n)), std::nullopt) << n;
+  }
+  Trade t;
+  t.symbol = "BTC-USDT";
+  t.exchange_symbol = "BTCUSDT";
+  t.price = t.quantity = *Decimal::parse("1");
+  EXPECT_EQ(codec::peek_candle_status(codec::encode_trade(t, 1)), std::nullopt);
+  EXPECT_EQ(codec::peek_candle_status("not a protobuf"), std::nullopt);
+}
+
 TEST(Codec, IndicatorRecordRoundTrips) {
   IndicatorRecord r;
   r.symbol = "ETH-USDT";

@@ -178,10 +178,18 @@ void AlertProcessor::run_loop() {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
+    const auto step_start = std::chrono::steady_clock::now();
     auto r = step();
     if (r.is_ok()) {
       backoff = kMinBackoff;
-      if (*r > 0) continue;
+      if (*r >= config_.max_batch) continue;  // a backlog: read it back to back
+      if (*r > 0) {
+        // A trickle (provisional updates every few ms): one batch per min_step_interval at most.
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, step_start + std::chrono::nanoseconds(config_.min_step_interval),
+                       [this] { return stopping_; });
+        continue;
+      }
       // Wait on the first input (candles); the others are checked at least every kMaxIdleWait.
       bool other_changed = false;
       for (size_t i = 1; i < inputs_.size(); ++i) other_changed |= bus_.data_version(inputs_[i].topic) != seen[i];

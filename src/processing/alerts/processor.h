@@ -46,6 +46,9 @@ struct AlertProcessorConfig {
   std::string group = "alerts";
   size_t max_batch = 2048;                          // records per iteration, both topics together
   DurationNs quality_interval = 5 * kNsPerSec;      // quality rules' evaluation cadence
+  // While the input trickles, at most one batch per interval (alerts are at most this much
+  // later; a backlog is read back to back). 0 = a batch per wake-up.
+  DurationNs min_step_interval = 5 * kNsPerMs;
 };
 
 using QualitySource = std::function<std::vector<QualityReading>()>;

@@ -221,10 +221,19 @@ void IndicatorProcessor::run_loop() {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
+    const auto step_start = std::chrono::steady_clock::now();
     auto r = step();
     if (r.is_ok()) {
       backoff = kMinBackoff;
-      if (*r > 0) continue;
+      if (*r >= config_.max_batch) continue;  // a backlog: read it back to back
+      if (*r > 0) {
+        // The input trickles (provisional updates every few ms, almost all skipped): take it in
+        // batches at most every min_step_interval instead of one wake-up and commit per update.
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, step_start + std::chrono::nanoseconds(config_.min_step_interval),
+                       [this] { return stopping_; });
+        continue;
+      }
       update_lag_gauge();
       bus_.wait_for_data(topics::kNormalizedOhlcv, version, kIdleWait);
       continue;
@@ -344,6 +353,8 @@ Status IndicatorProcessor::build_batch(Batch& b) {
     if (!read_status.is_ok()) break;
     if (recs.empty()) continue;
     for (const bus::Record& rec : recs) {
+      // Most records are provisional updates of open candles: skip them without decoding.
+      if (codec::peek_candle_status(rec.value) == CandleStatus::kProvisional) continue;
       auto candle = codec::decode_candle(rec.value);
       if (!candle || candle->symbol.empty() || !candle->timeframe.valid()) {
         ++b.undecodable;  // the historical loader dead-letters it; nothing to compute here

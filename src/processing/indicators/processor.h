@@ -59,6 +59,9 @@ struct IndicatorProcessorConfig {
   bool warmup = true;
   std::string group = "indicators";
   size_t max_batch = 2048;
+  // While the input trickles, at most one batch per interval (indicator records are at most this
+  // much later; a backlog is read back to back). 0 = a batch per wake-up.
+  DurationNs min_step_interval = 5 * kNsPerMs;
 
   // kInvalidArgument naming the key ("indicators.spec", "indicators.timeframes.1h") and the
   // parser's reason.

@@ -166,8 +166,16 @@ void QualityMonitor::run_loop() {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
+    const auto step_start = std::chrono::steady_clock::now();
     auto r = step();
-    if (r.is_ok() && *r > 0) continue;
+    if (r.is_ok() && *r >= config_.max_batch) continue;  // a backlog: read it back to back
+    if (r.is_ok() && *r > 0) {
+      // A live stream trickles in: measure it in batches, at most one per min_step_interval.
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, step_start + std::chrono::nanoseconds(config_.min_step_interval),
+                     [this] { return stopping_; });
+      continue;
+    }
     if (!r.is_ok()) {
       std::unique_lock lock(mu_);
       health_.state = HealthState::kDegraded;

@@ -60,6 +60,8 @@ struct QualityMonitorConfig {
   bool from_committed = false;  // false: start at the end of the log
   size_t max_batch = 4096;
   DurationNs tick_interval = 1 * kNsPerSec;
+  // At most one batch per interval while trades trickle in (a backlog is read back to back).
+  DurationNs min_step_interval = 20 * kNsPerMs;
   std::function<std::vector<FeedLiveness>()> liveness;
 };
 
