@@ -18,6 +18,8 @@ PACKAGES=(
   # history and cache backends (issue 6), started by the tests on loopback
   libpq-dev postgresql-15 postgresql-15-partman
   libhiredis-dev redis-server
+  # Kafka bus backend (issue 5); tests use librdkafka's built-in mock cluster
+  librdkafka-dev
   # alert delivery and the shipped operations rules (issue 4)
   prometheus prometheus-alertmanager
 )

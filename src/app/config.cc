@@ -228,8 +228,10 @@ void validate(AppConfig& c) {
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (!kLevels.count(c.log_level)) fail("log_level", "must be one of trace, debug, info, warn, error, off");
   if (c.data_dir.empty()) fail("data_dir", "must not be empty");
-  if (c.bus_backend != "embedded")
-    fail("bus.backend", "unknown backend '" + c.bus_backend + "' (this build has: embedded)");
+  if (c.bus_backend != "embedded" && c.bus_backend != "kafka")
+    fail("bus.backend", "unknown backend '" + c.bus_backend + "' (this build has: embedded, kafka)");
+  if (c.bus_backend == "kafka" && c.kafka_bootstrap_servers.empty())
+    fail("kafka.bootstrap_servers", "required with bus.backend = \"kafka\" (or KAFKA_BOOTSTRAP_SERVERS)");
   if (c.store_backend != "embedded" && c.store_backend != "postgres")
     fail("storage.backend", "unknown backend '" + c.store_backend + "' (this build has: embedded, postgres)");
   if (c.store_backend == "postgres") {

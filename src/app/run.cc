@@ -1,6 +1,7 @@
 // `tickflow run`: every stage in one process over the embedded bus and store.
 //
-// Start order (consumers before producers): bus, store, historical loader, candle processor,
+// Start order (consumers before producers): bus, store, historical loader (+ trades and alerts
+// loaders when the store keeps them), candle processor,
 // indicator processor + indicator loader ([indicators] enabled), alert deliveries (webhooks, [alertmanager]), alert processor ([alerts] rules), quality monitor ([quality] enabled), realtime gateway, HTTP server, [simulator], collector. Stop order is the reverse, with a
 // drain in the middle: once the collector stopped, the processor and the loader are given
 // time to consume what was collected, so Ctrl-C loses nothing (and a kill -9 loses nothing
@@ -69,6 +70,7 @@ int cmd_run(const AppConfig& c) {
   bc.backend = c.bus_backend;
   bc.data_dir = c.data_dir;
   bc.sync = c.bus_sync;
+  bc.kafka_bootstrap_servers = c.kafka_bootstrap_servers;
   auto bus = bus::make_event_bus(bc);
   if (!bus) {
     std::fprintf(stderr, "tickflow: cannot open the event log: %s\n", bus.status().message().c_str());
@@ -84,6 +86,10 @@ int cmd_run(const AppConfig& c) {
   // Trades sink (raw.market-data → trades), when the store keeps trades (postgres).
   std::unique_ptr<storage::TradeLoader> trade_loader;
   if (storage::TradeStore* ts = (*store)->trades()) trade_loader = std::make_unique<storage::TradeLoader>(**bus, *ts);
+  // Alerts sink (processed.alerts → alerts), when the store keeps alerts (postgres).
+  std::unique_ptr<storage::HistoricalLoader> alert_loader;
+  if ((*store)->alerts())
+    alert_loader = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::alert_loader_config());
   processing::ProcessorConfig pc;
   pc.candles.timeframes = c.candles.timeframes;
   pc.candles.grace = c.candles.grace;
@@ -157,6 +163,7 @@ int cmd_run(const AppConfig& c) {
     h.push_back(processor.health());
     h.push_back(loader.health());
     if (trade_loader) h.push_back(trade_loader->health());
+    if (alert_loader) h.push_back(alert_loader->health());
     if (auto sh = (*store)->health()) h.push_back(*sh);
     if (indicators) h.push_back(indicators->health());
     if (indicator_loader) h.push_back(indicator_loader->health());
@@ -226,6 +233,9 @@ int cmd_run(const AppConfig& c) {
   if (Status st = loader.start(); !st) return fail("historical loader", st);
   if (trade_loader) {
     if (Status st = trade_loader->start(); !st) return fail("trades loader", st);
+  }
+  if (alert_loader) {
+    if (Status st = alert_loader->start(); !st) return fail("alert loader", st);
   }
   if (Status st = processor.start(); !st) return fail("candle processor", st);
   if (cache_writer) {
@@ -330,6 +340,7 @@ int cmd_run(const AppConfig& c) {
   if (alerts) drain_until([&] { return alerts->caught_up(); }, std::chrono::seconds(10));
   drain_until([&] { return loader.caught_up(); }, std::chrono::seconds(10));
   if (trade_loader) drain_until([&] { return trade_loader->caught_up(); }, std::chrono::seconds(10));
+  if (alert_loader) drain_until([&] { return alert_loader->caught_up(); }, std::chrono::seconds(10));
   if (indicator_loader) drain_until([&] { return indicator_loader->caught_up(); }, std::chrono::seconds(10));
   if (metrics_server) metrics_server->stop();
   server->stop();
@@ -344,6 +355,7 @@ int cmd_run(const AppConfig& c) {
   if (indicator_loader) indicator_loader->stop();
   if (indicators) indicators->stop();
   processor.stop();
+  if (alert_loader) alert_loader->stop();
   if (trade_loader) trade_loader->stop();
   loader.stop();
   std::printf("stopped.\n");

@@ -8,7 +8,7 @@
 // its consumed positions in ONE Transaction. A crash at any instant leaves either all of them
 // or none of them, so a restart neither loses nor repeats anything.
 //
-// Backends: bus/embedded (RocksDB), later bus/kafka. Only app wiring includes a backend.
+// Backends: bus/embedded (RocksDB), bus/kafka (librdkafka). Only app wiring includes a backend.
 // Thread-safety: every method of EventBus is safe to call from any thread. A Transaction is
 // used by one thread at a time.
 #pragma once

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "bus/embedded/rocks_bus.h"
+#include "bus/kafka/kafka_bus.h"
 #include "core/topics.h"
 
 namespace tickflow::bus {
@@ -16,11 +17,27 @@ std::vector<TopicConfig> default_topic_configs() {
 }
 
 Result<std::unique_ptr<EventBus>> make_event_bus(const BusConfig& config) {
-  if (config.backend != "embedded") {
+  if (config.backend != "embedded" && config.backend != "kafka") {
     return Status::invalid_argument("bus.backend: unknown backend '" + config.backend +
-                                    "' (known: embedded)");
+                                    "' (known: embedded, kafka)");
   }
   if (config.data_dir.empty()) return Status::invalid_argument("bus.data_dir: must not be empty");
+  const std::vector<TopicConfig> wanted =
+      config.topics.empty() ? default_topic_configs() : config.topics;
+  if (config.backend == "kafka") {
+    if (config.read_only) return Status::invalid_argument("bus.backend: kafka has no read-only mode yet");
+    kafka::KafkaBusOptions ko;
+    ko.bootstrap_servers = config.kafka_bootstrap_servers;
+    ko.properties = config.kafka_properties;
+    ko.replication_factor = config.kafka_replication_factor;
+    ko.sidecar_path = (std::filesystem::path(config.data_dir) / "bus-kafka").string();
+    ko.sync = config.sync;
+    auto opened = kafka::KafkaEventBus::open(ko);
+    if (!opened) return opened.status();
+    std::unique_ptr<EventBus> bus = std::move(opened).value();
+    for (const TopicConfig& t : wanted) TICKFLOW_RETURN_IF_ERROR(bus->create_topic(t));
+    return bus;
+  }
   embedded::RocksBusOptions options;
   options.path = (std::filesystem::path(config.data_dir) / "bus").string();
   options.sync = config.sync;
@@ -36,8 +53,6 @@ Result<std::unique_ptr<EventBus>> make_event_bus(const BusConfig& config) {
   }
   std::unique_ptr<EventBus> bus = std::move(opened).value();
   if (config.read_only) return bus;
-  const std::vector<TopicConfig> wanted =
-      config.topics.empty() ? default_topic_configs() : config.topics;
   for (const TopicConfig& t : wanted) {
     TICKFLOW_RETURN_IF_ERROR(bus->create_topic(t));
   }

@@ -1,10 +1,12 @@
 // Event bus factory: the one place a bus backend is chosen by name (STYLE.md habit 2).
 //
-// Backends: "embedded" (RocksDB log in <data_dir>/bus). "kafka" comes later.
+// Backends: "embedded" (RocksDB log in <data_dir>/bus); "kafka" (kafka/kafka_bus.h: records in
+// Kafka at kafka_bootstrap_servers, state + consumer positions in <data_dir>/bus-kafka).
 // Thread-safety: make_event_bus is a plain function; the returned bus is thread-safe.
 // Ownership: the caller owns the bus and destroys it after every user of it has stopped.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +26,12 @@ struct BusConfig {
   // Topics created at start (missing ones only; existing ones keep their partition count).
   // Empty = the default topics of core/topics.h.
   std::vector<TopicConfig> topics;
+  // kafka: bootstrap.servers (KAFKA_BOOTSTRAP_SERVERS) and librdkafka properties passed through
+  // as they are (security.protocol, sasl.mechanism=SCRAM-SHA-512, sasl.username/password,
+  // ssl.ca.location, linger.ms, ...); -1 = the brokers' default replication factor.
+  std::string kafka_bootstrap_servers;
+  std::map<std::string, std::string> kafka_properties;
+  int kafka_replication_factor = -1;
 };
 
 // The default topic set (topics::kDefaultTopics) as TopicConfigs.
