@@ -23,6 +23,7 @@
 namespace tickflow::storage {
 
 class TradeStore;
+class AlertStore;
 
 struct ConsumerPosition {
   std::string group;
@@ -89,6 +90,8 @@ class CandleStore {
   virtual std::optional<ComponentHealth> health() const { return std::nullopt; }
   // The backend's trade history (storage/trade_store.h), or nullptr when it keeps no trades.
   virtual TradeStore* trades() { return nullptr; }
+  // The backend's alert history (storage/alert_store.h), or nullptr when it keeps no alerts.
+  virtual AlertStore* alerts() { return nullptr; }
 };
 
 }  // namespace tickflow::storage

@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/codec.h"
 #include "observability/metrics.h"
+#include "storage/alert_store.h"
 
 namespace tickflow::storage {
 namespace {
@@ -19,6 +20,22 @@ struct LoaderProbe {
   prometheus::Gauge& lag_records;
 
   static LoaderProbe& get(LoaderRecords kind = LoaderRecords::kCandles) {
+    if (kind == LoaderRecords::kAlerts) {
+      static LoaderProbe* alerts = [] {
+        auto& reg = obs::registry();
+        auto& written = prometheus::BuildCounter()
+                            .Name("tickflow_historical_alerts_written_total")
+                            .Help("Alerts handed to the store by the alert loader (repeated ids ignored there)")
+                            .Register(reg);
+        auto& lag = prometheus::BuildGauge()
+                        .Name("tickflow_historical_alerts_lag_records")
+                        .Help("Records of processed.alerts not yet in the store")
+                        .Register(reg);
+        LoaderProbe& base = get(LoaderRecords::kCandles);
+        return new LoaderProbe{written.Add({}), base.undecodable, base.errors, base.batch_seconds, lag.Add({})};
+      }();
+      return *alerts;
+    }
     if (kind == LoaderRecords::kIndicators) {
       static LoaderProbe* ind = [] {
         auto& reg = obs::registry();
@@ -81,6 +98,15 @@ LoaderConfig indicator_loader_config() {
   return c;
 }
 
+LoaderConfig alert_loader_config() {
+  LoaderConfig c;
+  c.name = "historical.alerts";
+  c.records = LoaderRecords::kAlerts;
+  c.group = "historical.alerts";
+  c.topic = std::string(topics::kProcessedAlerts);
+  return c;
+}
+
 HistoricalLoader::HistoricalLoader(bus::EventBus& bus, CandleStore& store, LoaderConfig config)
     : bus_(bus), store_(store), config_(std::move(config)) {}
 
@@ -88,6 +114,8 @@ HistoricalLoader::~HistoricalLoader() { stop(); }
 
 Status HistoricalLoader::ensure_loaded() const {
   if (loaded_) return Status::ok();
+  if (config_.records == LoaderRecords::kAlerts && store_.alerts() == nullptr)
+    return Status::invalid_argument(config_.name + ": the store keeps no alerts");
   auto topic = bus_.topic(config_.topic);
   if (!topic) return topic.status();
   std::vector<int64_t> positions(static_cast<size_t>(topic->partitions), 0);
@@ -111,7 +139,9 @@ Result<size_t> HistoricalLoader::run_once() {
   std::vector<int64_t> next = positions_;
   std::vector<Candle> candles;
   std::vector<IndicatorRecord> indicators;
+  std::vector<Alert> alerts;
   const bool want_indicators = config_.records == LoaderRecords::kIndicators;
+  const bool want_alerts = config_.records == LoaderRecords::kAlerts;
   std::vector<ConsumerPosition> changed;
   std::vector<bus::Record> records;
   auto dlq = bus_.begin();
@@ -144,7 +174,14 @@ Result<size_t> HistoricalLoader::run_once() {
     }
     for (const bus::Record& r : records) {
       Status decoded;
-      if (want_indicators) {
+      if (want_alerts) {
+        auto alert = codec::decode_alert(r.value);
+        if (alert) {
+          alerts.push_back(std::move(alert).value());
+          continue;
+        }
+        decoded = alert.status();
+      } else if (want_indicators) {
         auto rec = codec::decode_indicators(r.value);
         if (rec) {
           indicators.push_back(std::move(rec).value());
@@ -189,12 +226,14 @@ Result<size_t> HistoricalLoader::run_once() {
   }
   // Dead letters first: a crash before the store write repeats them, never loses them.
   if (dlq->appended() > 0) TICKFLOW_RETURN_IF_ERROR(dlq->commit());
-  if (want_indicators) {
+  if (want_alerts) {
+    TICKFLOW_RETURN_IF_ERROR(store_.alerts()->write_alerts(alerts, changed));
+  } else if (want_indicators) {
     TICKFLOW_RETURN_IF_ERROR(store_.write_indicators(indicators, changed));
   } else {
     TICKFLOW_RETURN_IF_ERROR(store_.write(candles, changed));
   }
-  const size_t rows = want_indicators ? indicators.size() : candles.size();
+  const size_t rows = want_alerts ? alerts.size() : want_indicators ? indicators.size() : candles.size();
   positions_ = std::move(next);
   candles_written_.fetch_add(rows);
   undecodable_.fetch_add(bad);

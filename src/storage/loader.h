@@ -1,5 +1,6 @@
 // HistoricalLoader: the historical stage — normalized.ohlcv (all partitions) → CandleStore;
-// the same class also sinks processed.indicators (LoaderRecords::kIndicators).
+// the same class also sinks processed.indicators (LoaderRecords::kIndicators) and, when the store
+// keeps alerts (CandleStore::alerts(), PostgreSQL), processed.alerts (LoaderRecords::kAlerts).
 //
 // Exactly-once at the sink: the loader's consumer positions live IN THE STORE (group
 // "historical"), and each batch is one store.write(candles, positions), so rows and positions
@@ -33,9 +34,10 @@
 
 namespace tickflow::storage {
 
-// What a loader stores: candles (normalized.ohlcv → write) or indicator records
-// (processed.indicators → write_indicators). Same positions, batching and DLQ rules.
-enum class LoaderRecords : uint8_t { kCandles, kIndicators };
+// What a loader stores: candles (normalized.ohlcv → write), indicator records
+// (processed.indicators → write_indicators) or alerts (processed.alerts →
+// alerts()->write_alerts). Same positions, batching and DLQ rules.
+enum class LoaderRecords : uint8_t { kCandles, kIndicators, kAlerts };
 
 struct LoaderConfig {
   std::string name = "historical";  // health component and log prefix
@@ -52,6 +54,10 @@ struct LoaderConfig {
 // name, records kIndicators (metrics tickflow_historical_indicators_written_total,
 // tickflow_historical_indicators_lag_records).
 LoaderConfig indicator_loader_config();
+// The sink of processed.alerts into the store's alert history (stores with alerts() only; start()
+// fails otherwise): name and group "historical.alerts", records kAlerts (metrics
+// tickflow_historical_alerts_written_total, tickflow_historical_alerts_lag_records).
+LoaderConfig alert_loader_config();
 
 class HistoricalLoader {
  public:
@@ -75,7 +81,7 @@ class HistoricalLoader {
   bool caught_up() const;
   // Records behind the end offsets, summed over partitions (as of the last batch/check).
   int64_t lag() const;
-  // Rows written: candles, or indicator records for a kIndicators loader.
+  // Rows written: candles, indicator records (kIndicators) or alerts (kAlerts).
   uint64_t candles_written() const { return candles_written_.load(); }
   uint64_t undecodable() const { return undecodable_.load(); }
   // "historical": up; degraded with the last error while batches fail; down if not running

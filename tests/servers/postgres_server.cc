@@ -90,12 +90,16 @@ bool PostgresServer::start(std::chrono::milliseconds timeout) {
   if (!initialized_ && !run_initdb()) return false;
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (port_ == 0 || attempt > 0) port_ = free_port();
-    process_ = std::make_unique<Subprocess>(
-        as_postgres({std::string(kBin) + "/postgres", "-D", dir_ + "/data", "-p", std::to_string(port_),
-                     "-k", dir_, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                     "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=60",
-                     "-c", "shared_buffers=64MB"}),
-        dir_ + "/postgres.log");
+    std::vector<std::string> args = {std::string(kBin) + "/postgres", "-D", dir_ + "/data", "-p",
+                                     std::to_string(port_), "-k", dir_, "-c", "listen_addresses=127.0.0.1",
+                                     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+                                     "full_page_writes=off", "-c", "max_connections=60", "-c",
+                                     "shared_buffers=64MB"};
+    for (const std::string& s : settings_) {
+      args.push_back("-c");
+      args.push_back(s);
+    }
+    process_ = std::make_unique<Subprocess>(as_postgres(std::move(args)), dir_ + "/postgres.log");
     const std::string ci = conninfo(port_, "postgres");
     auto ready = [&] { return PQping(ci.c_str()) == PQPING_OK; };
     if (wait_until([&] { return ready() || !process_->running(); }, timeout) && ready()) {

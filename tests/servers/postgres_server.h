@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/integration/harness.h"
 
@@ -32,6 +33,9 @@ class PostgresServer {
   std::string user() const { return "postgres"; }
   std::string error() const { return error_; }
   std::string dir() const { return dir_; }
+  // A server setting ("name=value", passed as -c) applied after the test defaults above at
+  // the next start(), so it overrides them (the benchmark turns fsync back on).
+  void add_setting(const std::string& name_value) { settings_.push_back(name_value); }
   // Runs SQL on db() as the superuser; returns the first column of the first row ("" if none)
   // or "ERROR: ..." on failure.
   std::string query(const std::string& sql, const std::string& database = "") const;
@@ -43,6 +47,7 @@ class PostgresServer {
   bool initialized_ = false;
   bool db_created_ = false;
   std::unique_ptr<Subprocess> process_;
+  std::vector<std::string> settings_;
   std::string error_;
 };
 

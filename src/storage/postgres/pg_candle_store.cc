@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 
 #include "storage/postgres/partitions.h"
 #include "storage/postgres/pg_rows.h"
@@ -97,7 +98,11 @@ Status PgCandleStore::init(PgConnection& conn) const {
     auto avail = conn.exec(
         "SELECT (SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'), "
         "(SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'), "
-        "position('timescaledb' in current_setting('shared_preload_libraries'))");
+        // pg_settings, not current_setting(): a role without pg_read_all_settings may not read
+        // shared_preload_libraries (the row is hidden, not an error). It then relies on
+        // pg_extension: an administrator creates the extension.
+        "COALESCE((SELECT position('timescaledb' in setting) FROM pg_settings WHERE name = "
+        "'shared_preload_libraries'), 0)");
     if (!avail) return avail.status();
     const bool available = avail->get_int64(0, 0) > 0;
     const bool installed = avail->get_int64(0, 1) > 0;
@@ -287,9 +292,25 @@ Status PgCandleStore::write(const std::vector<Candle>& candles,
       parts.insert({c.timeframe.label(), floor_to(c.open_time, partition_width(c.timeframe))});
     TICKFLOW_RETURN_IF_ERROR(ensure_partitions(**conn, parts, {}));
   }
+  // One row per key, chosen here rather than by SELECT DISTINCT ON in the server (a sort that
+  // cost a quarter of the INSERT, measured with bench/pg): the highest precedence, the latest
+  // of equal ones. ON CONFLICT DO UPDATE must not see a key twice in one statement.
+  std::unordered_map<std::string, size_t> latest;
+  latest.reserve(candles.size());
+  std::vector<size_t> rows;
+  rows.reserve(candles.size());
+  for (size_t i = 0; i < candles.size(); ++i) {
+    const Candle& c = candles[i];
+    auto [it, inserted] = latest.try_emplace(c.series_key() + '@' + std::to_string(c.open_time), rows.size());
+    if (inserted) {
+      rows.push_back(i);
+    } else if (c.precedence() >= candles[rows[it->second]].precedence()) {
+      rows[it->second] = i;
+    }
+  }
   std::string data;
-  data.reserve(candles.size() * 256);
-  for (size_t i = 0; i < candles.size(); ++i) append_candle_copy_row(data, static_cast<int>(i), candles[i]);
+  data.reserve(rows.size() * 256);
+  for (size_t i : rows) append_candle_copy_row(data, static_cast<int>(i), candles[i]);
   std::vector<std::string> statements;
   if (!candles.empty()) {
     std::string set;
@@ -300,10 +321,8 @@ Status PgCandleStore::write(const std::vector<Candle>& candles,
       if (!set.empty()) set += ", ";
       set += std::string(col) + " = excluded." + col;
     }
-    statements.push_back(std::string("INSERT INTO ohlcv (") + kOhlcvCols + ") SELECT DISTINCT ON " +
-                         "(exchange, symbol, timeframe, time) " + kOhlcvCols +
-                         " FROM tickflow_ohlcv_stage ORDER BY exchange, symbol, timeframe, time, "
-                         "precedence DESC, seq DESC ON CONFLICT (exchange, symbol, timeframe, time) "
+    statements.push_back(std::string("INSERT INTO ohlcv (") + kOhlcvCols + ") SELECT " + kOhlcvCols +
+                         " FROM tickflow_ohlcv_stage ON CONFLICT (exchange, symbol, timeframe, time) "
                          "DO UPDATE SET " + set + " WHERE excluded.precedence >= ohlcv.precedence");
   }
   int64_t upserted = 0;

@@ -1,4 +1,4 @@
-// PgCandleStore: the PostgreSQL / TimescaleDB CandleStore (and TradeStore) — issue 6.
+// PgCandleStore: the PostgreSQL / TimescaleDB CandleStore (and TradeStore, AlertStore) — issue 6.
 //
 // Schema: storage/postgres/migrations.cc (ohlcv, trades, indicators, alerts,
 // orderbook_snapshots, consumer_positions), applied at open() and versioned.
@@ -8,10 +8,10 @@
 // store ahead of the data and before each write that needs a new one), `trades` RANGE by day.
 // The queries are the same on both.
 //
-// Write path (write / write_trades): COPY the batch into a per-session temp staging table,
-// then INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT ... DO UPDATE ... WHERE
-// excluded.precedence >= ohlcv.precedence (trades: DO NOTHING), plus the consumer positions
-// upsert, all in ONE transaction. Per (series, open_time) the highest Candle::precedence()
+// Write path (write / write_trades): COPY the batch (candles: one row per key, picked by the
+// client) into a per-session temp staging table, then INSERT ... SELECT ... ON CONFLICT ... DO
+// UPDATE ... WHERE excluded.precedence >= ohlcv.precedence (trades: DO NOTHING), plus the
+// consumer positions upsert, all in ONE transaction. Per (series, open_time) the highest Candle::precedence()
 // wins, an equal one replaces, a lower one is ignored — same contract as the embedded store.
 //
 // Retention (enforce_retention): native → DROP the partitions whose whole range is older than
@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "core/health.h"
+#include "storage/alert_store.h"
 #include "storage/candle_store.h"
 #include "storage/postgres/migrations.h"
 #include "storage/postgres/pool.h"
@@ -57,7 +58,7 @@ struct PgStoreOptions {
   std::vector<Migration> extra_migrations;
 };
 
-class PgCandleStore final : public CandleStore, public TradeStore {
+class PgCandleStore final : public CandleStore, public TradeStore, public AlertStore {
  public:
   static Result<std::unique_ptr<PgCandleStore>> open(const PgStoreOptions& options);
   ~PgCandleStore() override;
@@ -80,6 +81,11 @@ class PgCandleStore final : public CandleStore, public TradeStore {
   Status write_trades(const std::vector<Trade>& trades,
                       const std::vector<ConsumerPosition>& positions) override;
   Result<std::vector<Trade>> query_trades(const TradeQuery& q) const override;
+
+  AlertStore* alerts() override { return this; }
+  // COPY into a staging table, INSERT ... ON CONFLICT (alert_id) DO NOTHING, positions, one txn.
+  Status write_alerts(const std::vector<Alert>& alerts,
+                      const std::vector<ConsumerPosition>& positions) override;
 
   // "timescaledb 2.14.2" or "postgresql 15.4, native partitioning" ("" before the first
   // successful connection).

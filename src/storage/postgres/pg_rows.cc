@@ -128,6 +128,36 @@ std::string text_array_literal(const std::vector<std::string>& items) {
   return out;
 }
 
+void append_alert_copy_row(std::string& out, const Alert& a) {
+  copy_escape(out, a.alert_id);
+  tab(out);
+  append_timestamptz(out, a.ts_event);
+  for (const std::string* text : {&a.rule, &a.kind, &a.state, &a.severity, &a.exchange, &a.symbol, &a.timeframe}) {
+    tab(out);
+    copy_escape(out, *text);
+  }
+  for (double v : {a.value, a.threshold}) {
+    tab(out);
+    if (std::isfinite(v)) {
+      append_double(out, v);
+    } else {
+      out.append("\\N");
+    }
+  }
+  tab(out);
+  copy_escape(out, a.message);
+  std::vector<std::string> keys, values;
+  for (const auto& [k, v] : a.labels) {
+    keys.push_back(k);
+    values.push_back(v);
+  }
+  tab(out);
+  copy_escape(out, text_array_literal(keys));
+  tab(out);
+  copy_escape(out, text_array_literal(values));
+  out.push_back('\n');
+}
+
 void append_indicator_copy_row(std::string& out, int seq, const IndicatorRecord& r) {
   append_int(out, seq);
   tab(out);

@@ -32,6 +32,10 @@ void append_indicator_copy_row(std::string& out, int seq, const IndicatorRecord&
 // price, quantity, side, recv_time.
 void append_trade_copy_row(std::string& out, const Trade& t);
 
+// alert_id, time, rule, kind, state, severity, exchange, symbol, timeframe, value, threshold,
+// message, label_keys (text[]), label_values (text[]); non-finite numbers as NULL.
+void append_alert_copy_row(std::string& out, const Alert& a);
+
 Result<Candle> candle_from_row(const PgResult& r, int row);
 Result<Trade> trade_from_row(const PgResult& r, int row);
 

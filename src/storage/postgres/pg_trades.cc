@@ -1,5 +1,5 @@
-// PgCandleStore's TradeStore side: trades COPYed into a staging table and inserted with
-// ON CONFLICT DO NOTHING, positions in the same transaction; range reads.
+// PgCandleStore's TradeStore and AlertStore sides: trades / alerts COPYed into a staging table
+// and inserted with ON CONFLICT DO NOTHING, positions in the same transaction; trade range reads.
 #include <chrono>
 
 #include "storage/postgres/partitions.h"
@@ -10,6 +10,7 @@ namespace tickflow::storage::pg {
 namespace {
 
 constexpr uint32_t kTradeStage = 4;
+constexpr uint32_t kAlertStage = 8;
 constexpr const char* kTradeCols =
     "time, exchange, symbol, exchange_symbol, trade_id, aggregated, first_trade_id, "
     "last_trade_id, price, quantity, side, recv_time";
@@ -54,6 +55,34 @@ Status PgCandleStore::write_trades(const std::vector<Trade>& trades,
   probe.rows_written_trades.Increment(static_cast<double>(inserted));
   probe.write_seconds.Observe(seconds_since(t0));
   return Status::ok();
+}
+
+Status PgCandleStore::write_alerts(const std::vector<Alert>& alerts,
+                                   const std::vector<ConsumerPosition>& positions) {
+  for (const Alert& a : alerts)
+    if (a.alert_id.empty()) return Status::invalid_argument("store write: alert without alert_id");
+  if (alerts.empty() && positions.empty()) return Status::ok();
+  auto conn = lease();
+  if (!conn) return conn.status();
+  std::string data;
+  for (const Alert& a : alerts) append_alert_copy_row(data, a);
+  std::vector<std::string> statements;
+  if (!alerts.empty()) {
+    statements.push_back(
+        "INSERT INTO alerts (alert_id, time, rule, kind, state, severity, exchange, symbol, timeframe, "
+        "value, threshold, message, labels) SELECT alert_id, time, rule, kind, state, severity, exchange, "
+        "symbol, timeframe, value, threshold, message, jsonb_object(label_keys, label_values) FROM "
+        "tickflow_alert_stage ON CONFLICT (alert_id) DO NOTHING");
+  }
+  return staged_transaction(
+      **conn, kAlertStage,
+      "CREATE TEMP TABLE IF NOT EXISTS tickflow_alert_stage (alert_id text, time timestamptz, rule text, "
+      "kind text, state text, severity text, exchange text, symbol text, timeframe text, value double "
+      "precision, threshold double precision, message text, label_keys text[], label_values text[]) "
+      "ON COMMIT DELETE ROWS",
+      "COPY tickflow_alert_stage (alert_id, time, rule, kind, state, severity, exchange, symbol, "
+      "timeframe, value, threshold, message, label_keys, label_values) FROM STDIN",
+      data, statements, positions, nullptr);
 }
 
 Result<std::vector<Trade>> PgCandleStore::query_trades(const TradeQuery& q) const {

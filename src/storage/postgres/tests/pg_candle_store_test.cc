@@ -53,7 +53,11 @@ using PgCandleStoreTest = PgTest;
 TEST_F(PgCandleStoreTest, MigrationsAreAppliedOnceAndVersioned) {
   auto store = open_store();
   ASSERT_TRUE(store);
-  EXPECT_EQ(sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM tickflow_schema_migrations"), "1");
+  EXPECT_EQ(sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM tickflow_schema_migrations"), "1,3");
+  // Migration 3: trades keep one index, the identity ordered for range reads.
+  EXPECT_EQ(sql("SELECT string_agg(indexname, ',') FROM pg_indexes WHERE tablename = 'trades'"), "trades_identity");
+  EXPECT_EQ(sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'trades_identity'"),
+            "UNIQUE (exchange, symbol, \"time\", trade_id, aggregated)");
   const std::string applied_at = sql("SELECT applied_at::text FROM tickflow_schema_migrations WHERE version = 1");
   for (const char* table : {"ohlcv", "trades", "indicators", "alerts", "orderbook_snapshots", "consumer_positions"}) {
     EXPECT_EQ(sql(std::string("SELECT to_regclass('public.") + table + "') IS NOT NULL"), "t") << table;
@@ -68,7 +72,7 @@ TEST_F(PgCandleStoreTest, MigrationsAreAppliedOnceAndVersioned) {
   // A second start applies nothing and keeps the record.
   auto again = open_store();
   ASSERT_TRUE(again);
-  EXPECT_EQ(sql("SELECT count(*) FROM tickflow_schema_migrations"), "1");
+  EXPECT_EQ(sql("SELECT count(*) FROM tickflow_schema_migrations"), "2");
   EXPECT_EQ(sql("SELECT applied_at::text FROM tickflow_schema_migrations WHERE version = 1"), applied_at);
   auto conn = PgConnection::connect(options().conn);
   ASSERT_TRUE(conn);
@@ -319,6 +323,21 @@ TEST_F(PgCandleStoreTest, TradesAreStoredOnceAndReadByRange) {
   EXPECT_EQ(t.ts_recv, kT0 + 15 * kNsPerSec + 5 * kNsPerMs);
   EXPECT_TRUE(t.aggregated);
   EXPECT_EQ(t.exchange_symbol, "BTCUSDT");
+}
+
+// The README's setup: a plain role owning its database (no superuser, no pg_read_all_settings).
+TEST_F(PgCandleStoreTest, OpensAsAnOrdinaryDatabaseOwner) {
+  const std::string role = db_ + "_owner";
+  ASSERT_EQ(server().query("CREATE ROLE " + role + " LOGIN", "postgres"), "");
+  ASSERT_EQ(server().query("ALTER DATABASE " + db_ + " OWNER TO " + role, "postgres"), "");
+  ASSERT_EQ(sql("ALTER SCHEMA public OWNER TO " + role), "");
+  PgStoreOptions o = options();
+  o.conn.user = role;
+  auto store = open_store(o);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->health()->state, HealthState::kUp) << store->health()->detail;
+  ASSERT_TRUE(store->write({make_candle("BTC-USDT", 0, "1.00")}, {{"historical", "normalized.ohlcv", 0, 1}}).is_ok());
+  EXPECT_EQ(sql("SELECT tableowner FROM pg_tables WHERE tablename = 'ohlcv'"), role);
 }
 
 TEST_F(PgCandleStoreTest, PasswordNeverAppearsInErrors) {
