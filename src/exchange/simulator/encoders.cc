@@ -156,5 +156,70 @@ void append_combined(std::string& out, std::string_view stream, std::string_view
   out.push_back('}');
 }
 
+std::string kraken_pair_name(std::string_view symbol) {
+  for (std::string_view quote : {"USDT", "USDC", "USD", "EUR", "GBP", "XBT", "BTC", "ETH"}) {
+    if (symbol.size() <= quote.size() || !symbol.ends_with(quote)) continue;
+    std::string base(symbol.substr(0, symbol.size() - quote.size()));
+    std::string q(quote);
+    if (base == "BTC") base = "XBT";
+    if (base == "DOGE") base = "XDG";
+    if (q == "BTC") q = "XBT";
+    return base + "/" + q;
+  }
+  return {};
+}
+
+std::string kraken_rest_pair_key(std::string_view pair) {
+  const size_t slash = pair.find('/');
+  if (slash == std::string_view::npos) return std::string(pair);
+  const std::string_view base = pair.substr(0, slash), quote = pair.substr(slash + 1);
+  const bool legacy_base = base == "XBT" || base == "ETH" || base == "LTC" || base == "XRP" || base == "XDG" ||
+                           base == "XLM" || base == "ETC" || base == "ZEC" || base == "XMR";
+  const bool fiat = quote == "USD" || quote == "EUR" || quote == "GBP" || quote == "JPY" || quote == "CAD";
+  if (legacy_base && fiat) return "X" + std::string(base) + "Z" + std::string(quote);
+  return std::string(base) + std::string(quote);
+}
+
+int kraken_price_decimals(const SymbolSpec& spec) { return spec.tick % 1000 == 0 ? 5 : 8; }
+
+namespace {
+void append_kraken_price(std::string& out, int64_t units, int decimals) {
+  append_units(out, units);
+  if (decimals < 8) out.resize(out.size() - static_cast<size_t>(8 - decimals));
+}
+void append_kraken_time(std::string& out, int64_t time_us) {
+  append_int(out, time_us / 1'000'000);
+  char frac[6];
+  int64_t f = time_us % 1'000'000;
+  for (int i = 5; i >= 0; --i) {
+    frac[i] = static_cast<char>('0' + f % 10);
+    f /= 10;
+  }
+  out.push_back('.');
+  out.append(frac, 6);
+}
+void append_kraken_common(std::string& out, const SimTrade& t, int decimals) {
+  out.append("[\"");
+  append_kraken_price(out, t.price, decimals);
+  out.append("\",\"");
+  append_units(out, t.qty);
+  out.append("\",");
+}
+}  // namespace
+
+void append_kraken_trade_ws(std::string& out, const SimTrade& t, int64_t time_us, int price_decimals) {
+  append_kraken_common(out, t, price_decimals);
+  out.push_back('"');
+  append_kraken_time(out, time_us);
+  out.append(t.buyer_maker ? R"(","s","m",""])" : R"(","b","m",""])");
+}
+
+void append_kraken_trade_rest(std::string& out, const SimTrade& t, int64_t time_us, int price_decimals) {
+  append_kraken_common(out, t, price_decimals);
+  append_kraken_time(out, time_us);
+  out.append(t.buyer_maker ? R"(,"s","m","",)" : R"(,"b","m","",)");
+  append_int(out, t.id);
+  out.push_back(']');
+}
 
 }  // namespace tickflow::exchange::simulator

@@ -263,13 +263,21 @@ SymbolSpec symbol_spec(std::string_view symbol, size_t index) {
   for (const auto& k : kKnown) {
     if (s.symbol == k.name) known = &k;
   }
+  // A USD pair (Kraken's XBT/USD is the model's BTCUSD) trades like its USDT twin; only its
+  // ids differ (the generic ones below), so it never shares ids with the USDT pair.
+  const bool usd_twin = known == nullptr && s.symbol.size() > 3 && s.symbol.ends_with("USD");
+  if (usd_twin) {
+    for (const auto& k : kKnown) {
+      if (s.symbol + "T" == k.name) known = &k;
+    }
+  }
   if (known != nullptr) {
     s.start_price = known->price;
     s.tick = known->tick;
     s.step = known->step;
     s.annual_vol = known->vol;
     s.weight = known->weight;
-    s.first_trade_id = known->first_trade_id;
+    s.first_trade_id = usd_twin ? 100'000'000 + static_cast<int64_t>(index) * 10'000'000 : known->first_trade_id;
   } else {
     s.start_price = 100 * kUnitsPerOne;
     s.tick = kUnitsPerOne / 100;

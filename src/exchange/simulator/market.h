@@ -173,4 +173,26 @@ void append_depth_snapshot(std::string& out, const DepthSnapshot& s);
 // Combined-stream envelope: {"stream":"<name>","data":<payload>}
 void append_combined(std::string& out, std::string_view stream, std::string_view payload);
 
+// ---- Kraken v1 encoders (format of testdata/exchanges/kraken and Kraken's REST docs) ----
+
+// Kraken's pair of a model symbol: "BTCUSD" → "XBT/USD" (BTC→XBT, DOGE→XDG; the quote is the
+// first suffix of USDT, USDC, USD, EUR, GBP, XBT, BTC, ETH that leaves a base); "" if none.
+std::string kraken_pair_name(std::string_view symbol);
+// The REST result key of a pair: "XBT/USD" → "XXBTZUSD", "ETH/USD" → "XETHZUSD" (Kraken's
+// legacy X/Z names for the old assets), else base + quote ("SOL/USD" → "SOLUSD").
+std::string kraken_rest_pair_key(std::string_view pair);
+// Decimals Kraken prints a price with: 5 (as for XBT/USD) when the tick allows, else 8.
+int kraken_price_decimals(const SymbolSpec& spec);
+// Kraken's time of a fill: trade time in microseconds, the fills of one millisecond spread
+// over its microseconds in market order (Kraken's fills of one taker order carry distinct
+// microseconds); `nth_in_ms` = how many earlier fills of the symbol had the same time_ms.
+inline int64_t kraken_time_us(const SimTrade& t, int64_t nth_in_ms) {
+  return t.time_ms * 1000 + (nth_in_ms < 999 ? nth_in_ms : 999);
+}
+// WS trade entry: ["58721.20000","0.02798644","1617666461.465618","s","m",""] (side = taker:
+// "s" when the buyer was the maker).
+void append_kraken_trade_ws(std::string& out, const SimTrade& t, int64_t time_us, int price_decimals);
+// REST /0/public/Trades entry: ["58721.20000","0.02798644",1617666461.465618,"s","m","",ID].
+void append_kraken_trade_rest(std::string& out, const SimTrade& t, int64_t time_us, int price_decimals);
+
 }  // namespace tickflow::exchange::simulator

@@ -37,11 +37,14 @@ void Simulator::Impl::pacer_loop() {
   std::vector<std::deque<int64_t>> outlier_next(specs.size());  // pct per coming trade
   std::deque<int64_t> outlier_any;
   uint64_t trade_frames = 0;
+  // Kraken time: (time_ms of the symbol's previous fill, fills seen in that ms) per symbol.
+  std::vector<std::pair<int64_t, int64_t>> kraken_ms(specs.size(), {-1, 0});
   SteadyClock::time_point stall_until{};
 
   MarketEvent ev;
   Batch batch;
-  std::vector<uint8_t> trade_skip, trade_late, trade_dup;
+  std::vector<uint8_t> trade_skip, trade_late, trade_dup, trade_malformed;
+  std::vector<int64_t> trade_kraken_us;
   std::vector<int64_t> trade_late_ms, trade_outlier_pct;
   // The price a fault sends: pct % above the true one (0 = the true one).
   auto faulty_price = [](int64_t price, int64_t pct) { return pct == 0 ? price : price / 100 * (100 + pct); };
@@ -109,10 +112,17 @@ void Simulator::Impl::pacer_loop() {
         trade_late_ms.assign(n, 0);
         trade_dup.assign(n, 0);
         trade_outlier_pct.assign(n, 0);
+        trade_malformed.assign(n, 0);
+        trade_kraken_us.assign(n, 0);
         for (size_t i = 0; i < n; ++i) {
           const SimTrade& t = ev.trades[i];
           const uint64_t ordinal = static_cast<uint64_t>(t.id - spec.first_trade_id) + 1;
           h.trades.push_back(t);
+          auto& [kms, knth] = kraken_ms[sym];
+          knth = kms == t.time_ms ? knth + 1 : 0;
+          kms = t.time_ms;
+          trade_kraken_us[i] = kraken_time_us(t, knth);
+          h.kraken_us.push_back(trade_kraken_us[i]);
           bool skip = cf.skip_every > 0 && ordinal % cf.skip_every == 0;
           if (!skip && skip_left[sym] > 0) {
             --skip_left[sym];
@@ -159,7 +169,10 @@ void Simulator::Impl::pacer_loop() {
         }
         for (const auto& a : ev.aggs) h.aggs.push_back(a);
         if (history_cap > 0) {
-          while (h.trades.size() > history_cap) h.trades.pop_front();
+          while (h.trades.size() > history_cap) {
+            h.trades.pop_front();
+            h.kraken_us.pop_front();
+          }
           while (h.aggs.size() > history_cap) h.aggs.pop_front();
         }
         // @trade frames
@@ -175,6 +188,7 @@ void Simulator::Impl::pacer_loop() {
             kind = malformed_q.front();
             malformed_q.pop_front();
           }
+          trade_malformed[i] = malformed ? 1 : 0;
           if (!want_trade) continue;
           tmp.clear();
           if (trade_outlier_pct[i] != 0) {
@@ -205,6 +219,40 @@ void Simulator::Impl::pacer_loop() {
               batch.buf.append(tmp);
               batch.add(tsid, off);
             }
+          }
+        }
+        // Kraken v1: one trade message per taker order, like Kraken's own (its fills).
+        // Withheld trades are left out; a malformed fault on any fill sends a truncated copy
+        // first; outliers as on @trade. Late and duplicate faults are Binance-only.
+        const uint32_t ksid = sym * kStreamKinds + kKrakenTradeStream;
+        if (!kraken_pairs[sym].empty() && stream_subscribers[ksid].load(std::memory_order_relaxed) > 0) {
+          tmp.clear();
+          tmp.push_back('[');
+          append_int(tmp, kKrakenChannelBase + static_cast<int64_t>(sym));
+          tmp.append(",[");
+          bool any = false, bad = false;
+          const int decimals = kraken_price_decimals(spec);
+          for (size_t i = 0; i < n; ++i) {
+            if (trade_skip[i]) continue;
+            if (any) tmp.push_back(',');
+            any = true;
+            SimTrade k = ev.trades[i];
+            k.price = faulty_price(k.price, trade_outlier_pct[i]);
+            append_kraken_trade_ws(tmp, k, trade_kraken_us[i], decimals);
+            bad = bad || trade_malformed[i] != 0;
+          }
+          tmp.append("],\"trade\",");
+          append_json_string(tmp, kraken_pairs[sym]);
+          tmp.push_back(']');
+          if (any) {
+            if (bad) {
+              const size_t off = batch.buf.size();
+              batch.buf.append(tmp, 0, tmp.size() / 2);
+              batch.add(ksid, off);
+            }
+            const size_t off = batch.buf.size();
+            batch.buf.append(tmp);
+            batch.add(ksid, off);
           }
         }
         // @aggTrade frames: withheld with any of their trades, late with their first late one.

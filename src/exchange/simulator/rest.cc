@@ -14,7 +14,14 @@ using namespace internal;
 
 int Simulator::Impl::stream_id(std::string_view name) const {
   for (size_t i = 0; i < stream_names.size(); ++i) {
-    if (stream_names[i] == name) return static_cast<int>(i);
+    if (i % kStreamKinds != kKrakenTradeStream && stream_names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Simulator::Impl::kraken_symbol(std::string_view pair) const {
+  for (size_t i = 0; i < kraken_pairs.size(); ++i) {
+    if (!kraken_pairs[i].empty() && kraken_pairs[i] == pair) return static_cast<int>(i);
   }
   return -1;
 }
@@ -62,6 +69,7 @@ RestReply Simulator::Impl::handle_rest(std::string_view method, std::string_view
   const bool get = method == "GET";
   if (t.path == "/_sim/fault" && (method == "POST" || get)) return rest_fault(t);
   if (t.path == "/_sim/stats" && get) return rest_stats();
+  if (t.path == "/0/public/Trades" && (get || method == "POST")) return rest_kraken_trades(t);
   if (!get) return binance_error(405, -1000, "Method not allowed.");
   if (t.path == "/api/v3/ping") return {200, "{}"};
   if (t.path == "/api/v3/time") {
@@ -174,6 +182,64 @@ RestReply Simulator::Impl::rest_trades(const Target& t, bool historical) {
   return r;
 }
 
+// Kraken GET /0/public/Trades?pair=XBTUSD&since=NS&count=N (docs.kraken.com "Get Recent
+// Trades"): {"error":[],"result":{"XXBTZUSD":[[price,volume,time,side,type,misc,trade_id],..],
+// "last":"<ns>"}}. `since` is exclusive, in nanoseconds (the previous reply's "last"), or in
+// seconds when below 1e12; without it, the newest `count`. count: default and max 1000.
+// `pair` may be "XBTUSD", "XBT/USD" or the result key "XXBTZUSD". Errors are HTTP 200 with
+// {"error":["EQuery:Unknown asset pair"]} / ["EGeneral:Invalid arguments"], as Kraken answers.
+RestReply Simulator::Impl::rest_kraken_trades(const Target& t) {
+  auto kerror = [](std::string_view msg) {
+    RestReply r;
+    r.body = "{\"error\":[";
+    append_json_string(r.body, msg);
+    r.body += "]}";
+    return r;
+  };
+  auto it = t.query.find("pair");
+  if (it == t.query.end() || it->second.empty()) return kerror("EGeneral:Invalid arguments");
+  int sym = -1;
+  for (size_t i = 0; i < kraken_pairs.size() && sym < 0; ++i) {
+    const std::string& p = kraken_pairs[i];
+    if (p.empty()) continue;
+    std::string plain = p;
+    plain.erase(plain.find('/'), 1);
+    if (it->second == p || it->second == plain || it->second == kraken_rest_pair_key(p)) sym = static_cast<int>(i);
+  }
+  if (sym < 0) return kerror("EQuery:Unknown asset pair");
+  const IntParam since = int_param(t, "since");
+  const IntParam count = int_param(t, "count");
+  if (since.bad || count.bad) return kerror("EGeneral:Invalid arguments");
+  const size_t n = static_cast<size_t>(count.present ? std::clamp<int64_t>(count.value, 1, 1000) : 1000);
+  int64_t since_ns = since.value;
+  if (since.present && since_ns < 1'000'000'000'000) since_ns *= 1'000'000'000;
+  const int decimals = kraken_price_decimals(specs[sym]);
+  RestReply r;
+  r.body = "{\"error\":[],\"result\":{";
+  append_json_string(r.body, kraken_rest_pair_key(kraken_pairs[sym]));
+  r.body += ":[";
+  std::lock_guard mk(market_mu);
+  const auto& trades = hist[sym].trades;
+  const auto& us = hist[sym].kraken_us;
+  size_t begin = trades.size() > n ? trades.size() - n : 0;
+  if (since.present) {
+    // First trade with time_ns > since (time_ns = µs * 1000).
+    begin = static_cast<size_t>(std::upper_bound(us.begin(), us.end(), since_ns,
+                                                 [](int64_t v, int64_t u) { return v < u * 1000; }) -
+                                us.begin());
+  }
+  int64_t last_ns = since.present ? since_ns : 0;
+  for (size_t i = begin, k = 0; i < trades.size() && k < n; ++i, ++k) {
+    if (k) r.body.push_back(',');
+    append_kraken_trade_rest(r.body, trades[i], us[i], decimals);
+    last_ns = us[i] * 1000;
+  }
+  r.body += "],\"last\":\"";
+  append_int(r.body, last_ns);
+  r.body += "\"}}";
+  return r;
+}
+
 RestReply Simulator::Impl::rest_fault(const Target& t) {
   int sym = -1;
   if (t.query.count("symbol")) {
@@ -272,6 +338,18 @@ std::vector<int64_t> Simulator::skipped_trade_ids(const std::string& symbol) con
   if (!impl_->model) return {};
   const int i = impl_->model->symbol_index(symbol);
   return i < 0 ? std::vector<int64_t>{} : impl_->hist[i].skipped;
+}
+
+std::vector<SimKrakenTrade> Simulator::kraken_history(const std::string& symbol) const {
+  std::lock_guard mk(impl_->market_mu);
+  std::vector<SimKrakenTrade> out;
+  if (!impl_->model) return out;
+  const int i = impl_->model->symbol_index(symbol);
+  if (i < 0) return out;
+  const auto& h = impl_->hist[i];
+  out.reserve(h.trades.size());
+  for (size_t k = 0; k < h.trades.size(); ++k) out.push_back({h.trades[k], h.kraken_us[k]});
+  return out;
 }
 
 void Simulator::inject_drop() { impl_->drop_all(); }

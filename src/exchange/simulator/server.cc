@@ -80,7 +80,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const Target t = parse_target(std::string_view(req_.target().data(), req_.target().size()));
     bool combined = false;
     std::vector<std::string> streams;
-    if (t.path == "/stream") {
+    if (t.path == "/kraken" || t.path == "/kraken/") {
+      kraken_ = true;
+    } else if (t.path == "/stream") {
       combined = true;
       if (auto it = t.query.find("streams"); it != t.query.end()) streams = split(it->second, '/');
     } else if (t.path == "/ws" || t.path == "/ws/") {
@@ -112,7 +114,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     ws_.reset();
     if (ec) return;
     std::string leftover(static_cast<const char*>(buf_.data().data()), buf_.size());
-    accept_ws_session(sim_, std::move(sock_), combined_, std::move(leftover), streams_);
+    accept_ws_session(sim_, std::move(sock_), combined_, std::move(leftover), streams_, kraken_);
   }
 
 
@@ -123,6 +125,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::unique_ptr<websocket::stream<tcp::socket&>> ws_;
   std::vector<std::string> streams_;
   bool combined_ = false;
+  bool kraken_ = false;
 };
 
 }  // namespace
@@ -147,6 +150,8 @@ Status Simulator::Impl::start() {
     stream_names.push_back(s.stream_prefix + "@trade");
     stream_names.push_back(s.stream_prefix + "@aggTrade");
     stream_names.push_back(s.stream_prefix + "@depth@100ms");
+    kraken_pairs.push_back(kraken_pair_name(s.symbol));
+    stream_names.push_back("kraken:" + kraken_pairs.back());
   }
   stream_subscribers = std::vector<std::atomic<int>>(stream_names.size());
   hist.resize(specs.size());
@@ -233,6 +238,7 @@ void Simulator::stop() {
 
 uint16_t Simulator::port() const { return impl_->bound_port; }
 std::string Simulator::ws_url() const { return "ws://" + impl_->cfg.host + ":" + std::to_string(port()); }
+std::string Simulator::kraken_ws_url() const { return ws_url() + "/kraken"; }
 std::string Simulator::rest_url() const { return "http://" + impl_->cfg.host + ":" + std::to_string(port()); }
 const SimulatorConfig& Simulator::config() const { return impl_->cfg; }
 

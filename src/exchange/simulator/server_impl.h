@@ -30,8 +30,11 @@ namespace internal {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr int kStreamKinds = 3;  // trade, aggTrade, depth@100ms
-enum StreamKind : uint32_t { kTradeStream = 0, kAggStream = 1, kDepthStream = 2 };
+constexpr int kStreamKinds = 4;  // trade, aggTrade, depth@100ms; Kraken v1 trade (its own sessions)
+enum StreamKind : uint32_t { kTradeStream = 0, kAggStream = 1, kDepthStream = 2, kKrakenTradeStream = 3 };
+// Kraken's channelID of a symbol's trade channel (one per pair, like the recording's 321).
+constexpr int64_t kKrakenChannelBase = 320;
+constexpr int64_t kKrakenHeartbeatMs = 1000;  // Kraken: a heartbeat after ~1 s without data
 constexpr size_t kMaxBatchFrames = 16384;
 constexpr size_t kMaxPendingBytes = 256u << 20;  // a client this far behind is dropped
 constexpr size_t kMaxClientMessage = 1u << 20;
@@ -94,6 +97,7 @@ struct SymbolHistory {
   std::deque<SimTrade> trades;
   std::deque<SimAggTrade> aggs;
   std::vector<int64_t> skipped;
+  std::deque<int64_t> kraken_us;  // Kraken time (µs) of each entry of `trades`
 };
 
 }  // namespace internal
@@ -108,7 +112,8 @@ struct Simulator::Impl {
   SimulatorConfig cfg;
   int64_t start_ms = 0;
   std::vector<SymbolSpec> specs;
-  std::vector<std::string> stream_names;  // by stream id = symbol * 3 + kind
+  std::vector<std::string> stream_names;  // by stream id = symbol * kStreamKinds + kind
+  std::vector<std::string> kraken_pairs;  // by symbol: "XBT/USD" ("" if no Kraken name)
   size_t history_cap = 0;  // per symbol; 0 = keep all
 
   struct Io;  // the io_context and acceptor (server_io.h; Asio stays out of this header)
@@ -159,7 +164,9 @@ struct Simulator::Impl {
   void deliver(const internal::Batch& batch);
   void remove_session(const WsSession* s);
   void on_subscribed();
-  int stream_id(std::string_view name) const;
+  int stream_id(std::string_view name) const;  // Binance streams only
+  int kraken_symbol(std::string_view pair) const;  // "XBT/USD" → symbol index, or -1
+  internal::RestReply rest_kraken_trades(const internal::Target& t);
   internal::RestReply handle_rest(std::string_view method, std::string_view target);
   internal::RestReply rest_depth(const internal::Target& t);
   internal::RestReply rest_agg_trades(const internal::Target& t);

@@ -23,7 +23,8 @@ struct Simulator::Impl::Io {
 
 // Io thread: turns a socket whose WebSocket handshake is done into a registered session
 // (`leftover`: bytes already read past the handshake; `url_streams`: streams named in the URL).
+// `kraken`: a Kraken v1 session (systemStatus on connect, subscribe events, heartbeats).
 void accept_ws_session(Simulator::Impl& sim, boost::asio::ip::tcp::socket sock, bool combined,
-                       std::string leftover, const std::vector<std::string>& url_streams);
+                       std::string leftover, const std::vector<std::string>& url_streams, bool kraken = false);
 
 }  // namespace tickflow::exchange::simulator

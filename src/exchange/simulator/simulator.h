@@ -54,6 +54,12 @@ struct Faults {
   int64_t outlier_pct = 10;
 };
 
+// A trade as the Kraken protocol shows it.
+struct SimKrakenTrade {
+  SimTrade trade;
+  int64_t time_us = 0;  // Kraken's time ("seconds.micro")
+};
+
 struct SimulatorConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 = any free port (see port())
@@ -110,7 +116,8 @@ class Simulator {
 
   uint16_t port() const;
   std::string ws_url() const;    // "ws://127.0.0.1:PORT"
-  std::string rest_url() const;  // "http://127.0.0.1:PORT"
+  std::string rest_url() const;  // "http://127.0.0.1:PORT" (Binance and Kraken REST)
+  std::string kraken_ws_url() const;  // "ws://127.0.0.1:PORT/kraken" (Kraken v1)
   SimulatorStats stats() const;
   const SimulatorConfig& config() const;
 
@@ -120,6 +127,8 @@ class Simulator {
   std::vector<SimAggTrade> agg_history(const std::string& symbol) const;
   // Trade ids the skip faults kept off the WS @trade stream, in order.
   std::vector<int64_t> skipped_trade_ids(const std::string& symbol) const;
+  // The kept history as Kraken serves it (same trades as history(), with Kraken's µs time).
+  std::vector<SimKrakenTrade> kraken_history(const std::string& symbol) const;
 
   // Run-time faults (same as POST /_sim/fault), applied by the pacer in market order.
   void inject_drop();                       // close every WS connection now

@@ -24,8 +24,8 @@ using tcp = net::ip::tcp;
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(Simulator::Impl& sim, tcp::socket sock, bool combined)
-      : sim_(sim), sock_(std::move(sock)), combined_(combined),
+  WsSession(Simulator::Impl& sim, tcp::socket sock, bool combined, bool kraken)
+      : sim_(sim), sock_(std::move(sock)), combined_(combined), kraken_(kraken),
         subs_(sim.stream_names.size(), 0) {}
 
   // ---- called from the pacer (and io thread) under mu_ ----
@@ -45,6 +45,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (leftover.size() > rbuf_.size()) rbuf_.resize(leftover.size());
     std::memcpy(rbuf_.data(), leftover.data(), leftover.size());
     rlen_ = leftover.size();
+    if (kraken_) {
+      // As the recording: {"connectionID":..,"event":"systemStatus","status":"online","version":"1.8.3"}
+      const uint64_t conn_id = 13935949241502919679ull ^ (sim_.connections_total.load() * 0x9E3779B97F4A7C15ull);
+      queue_text("{\"connectionID\":" + std::to_string(conn_id) +
+                 ",\"event\":\"systemStatus\",\"status\":\"online\",\"version\":\"1.8.3\"}");
+      arm_heartbeat();
+      do_read();
+      return;
+    }
     std::string bad;
     std::vector<int> ids;
     for (const auto& s : url_streams) {
@@ -120,6 +129,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (dropped) sim_.connections_dropped.fetch_add(1);
     boost::system::error_code ec;
     close_timer_.cancel();
+    heartbeat_timer_.cancel();
     sock_.shutdown(tcp::socket::shutdown_both, ec);
     sock_.close(ec);
     sim_.remove_session(this);
@@ -291,7 +301,105 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     queue_text(r);
   }
 
+  // Kraken: {"event":"heartbeat"} after ~1 s without a data frame, while subscribed.
+  void arm_heartbeat() {
+    heartbeat_timer_.expires_after(std::chrono::milliseconds(kKrakenHeartbeatMs));
+    heartbeat_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->io_closed_) return;
+      bool idle = false;
+      {
+        std::lock_guard lk(self->mu_);
+        idle = !self->order_.empty() && self->frames_ == self->heartbeat_frames_;
+        self->heartbeat_frames_ = self->frames_;
+      }
+      if (idle) self->queue_text(R"({"event":"heartbeat"})");
+      self->arm_heartbeat();
+    });
+  }
+
+  // Kraken v1 events: subscribe / unsubscribe (trade only), ping. Replies in Kraken's key
+  // order (alphabetical, as in testdata/exchanges/kraken).
+  void on_kraken_message(const std::string& text) {
+    auto error = [this](std::string_view msg) {
+      std::string r = "{\"errorMessage\":";
+      append_json_string(r, msg);
+      r += ",\"event\":\"error\",\"status\":\"error\"}";
+      queue_text(r);
+    };
+    simdjson::dom::element doc;
+    if (sim_.json.parse(text).get(doc) != simdjson::SUCCESS || !doc.is_object()) return error("Malformed request");
+    std::string_view event;
+    if (doc["event"].get_string().get(event) != simdjson::SUCCESS) return error("Malformed request");
+    std::string reqid;
+    int64_t rid = 0;
+    if (doc["reqid"].get_int64().get(rid) == simdjson::SUCCESS) {
+      reqid = ",\"reqid\":";
+      append_int(reqid, rid);
+    }
+    if (event == "ping") {
+      queue_text("{\"event\":\"pong\"" + reqid + "}");
+      return;
+    }
+    if (event != "subscribe" && event != "unsubscribe") return error("Unsupported event");
+    const bool sub = event == "subscribe";
+    std::string_view name;
+    if (doc["subscription"]["name"].get_string().get(name) != simdjson::SUCCESS) {
+      return error("Subscription name invalid");
+    }
+    simdjson::dom::array pairs;
+    if (doc["pair"].get_array().get(pairs) != simdjson::SUCCESS) return error("Pair field must be an array");
+    std::string replies;
+    std::vector<int> ids;
+    for (auto el : pairs) {
+      std::string_view pair;
+      if (el.get_string().get(pair) != simdjson::SUCCESS) return error("Pair field must be an array of strings");
+      const int sym = sim_.kraken_symbol(pair);
+      std::string r;
+      if (sym < 0 || name != "trade") {
+        r = "{\"errorMessage\":";
+        append_json_string(r, sym < 0 ? "Currency pair not supported " + std::string(pair)
+                                      : std::string("Subscription name invalid"));
+        r += ",\"event\":\"subscriptionStatus\",\"pair\":";
+        append_json_string(r, pair);
+        r += reqid + ",\"status\":\"error\",\"subscription\":{\"name\":";
+        append_json_string(r, name);
+        r += "}}";
+      } else {
+        r = "{\"channelID\":";
+        append_int(r, kKrakenChannelBase + sym);
+        r += ",\"channelName\":\"trade\",\"event\":\"subscriptionStatus\",\"pair\":";
+        append_json_string(r, pair);
+        r += reqid + ",\"status\":\"" + std::string(sub ? "subscribed" : "unsubscribed") +
+             "\",\"subscription\":{\"name\":\"trade\"}}";
+        ids.push_back(sym * kStreamKinds + kKrakenTradeStream);
+      }
+      append_ws_header(replies, 0x1, r.size());
+      replies += r;
+    }
+    bool any = false;
+    {
+      // The replies go out before the first frame of the new channels.
+      std::lock_guard lk(mu_);
+      if (closing_ || closed_) return;
+      pending_ += replies;
+      for (int sid : ids) {
+        if (sub) {
+          add_sub(sid);
+        } else {
+          remove_sub(sid);
+        }
+      }
+      any = !order_.empty();
+    }
+    kick();
+    if (any) sim_.on_subscribed();
+  }
+
   void on_message(const std::string& text) {
+    if (kraken_) {
+      on_kraken_message(text);
+      return;
+    }
     simdjson::dom::element doc;
     if (sim_.json.parse(text).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
       reply_error(3, "Invalid JSON: expected value at line 1 column 1", "null");
@@ -385,7 +493,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   Simulator::Impl& sim_;
   tcp::socket sock_;
   const bool combined_;
+  const bool kraken_;
   std::vector<uint8_t> subs_;  // under mu_
+  uint64_t heartbeat_frames_ = 0;  // under mu_: frames_ at the last heartbeat tick
   std::vector<int> order_;     // under mu_: subscription order for LIST_SUBSCRIPTIONS
   // io thread only
   std::string inflight_;
@@ -394,14 +504,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool graceful_ = false;
   bool half_closed_ = false;
   net::steady_timer close_timer_{sock_.get_executor()};
+  net::steady_timer heartbeat_timer_{sock_.get_executor()};
   std::string rbuf_;
   size_t rlen_ = 0;
   std::string message_;
 };
 
 void accept_ws_session(Simulator::Impl& sim, tcp::socket sock, bool combined, std::string leftover,
-                       const std::vector<std::string>& url_streams) {
-  auto ws = std::make_shared<WsSession>(sim, std::move(sock), combined);
+                       const std::vector<std::string>& url_streams, bool kraken) {
+  auto ws = std::make_shared<WsSession>(sim, std::move(sock), combined, kraken);
   {
     std::lock_guard lk(sim.sessions_mu);
     sim.sessions.push_back(ws);
