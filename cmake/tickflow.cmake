@@ -21,4 +21,13 @@ function(tickflow_test name)
     TICKFLOW_BINARY_DIR="${PROJECT_BINARY_DIR}")
   include(GoogleTest)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+  # Several labels (LABELS integration kafka): gtest_discover_tests keeps only the first one, so
+  # the whole list is set on the discovered tests (${name}_TESTS) by a CTest include file.
+  list(LENGTH ARG_LABELS _label_count)
+  if(_label_count GREATER 1)
+    set(_labels_file "${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake")
+    file(WRITE "${_labels_file}"
+         "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${ARG_LABELS}\")\nendif()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${_labels_file}")
+  endif()
 endfunction()

@@ -20,8 +20,27 @@ storage::StoreConfig store_config(const AppConfig& config);
 
 // `tickflow historical`: only the historical loader (normalized.ohlcv → store), plus the trade
 // loader (raw.market-data → trades) when the store keeps trades (postgres). Serves /health and
-// /metrics on api.host and PROMETHEUS_PORT (default 8003).
-int cmd_historical(const AppConfig& config);
+// /metrics (and the REST API over the store) on api.host and `port` (-1: PROMETHEUS_PORT, else
+// 8003; 0 = any free port).
+int cmd_historical(const AppConfig& config, int64_t port = -1);
+
+// The distributed services (services_cmd.cc; app/services.h builds their stages like `run`).
+struct ServiceOptions {
+  int64_t port = -1;         // -1: PROMETHEUS_PORT (api.metrics_port), else the service's default
+  std::string exchange;      // collector: "binance"
+  int32_t instance = 0;      // processor: owns raw.market-data partitions p % instances == instance
+  int32_t instances = 1;
+};
+// `tickflow collector`: the Binance collector → raw.market-data (health/metrics 8000).
+int cmd_collector(const AppConfig& config, const ServiceOptions& options);
+// `tickflow processor`: the candle stage over its partitions; indicator and alert stages on
+// instance 0 (health/metrics 8001).
+int cmd_processor(const AppConfig& config, const ServiceOptions& options);
+// `tickflow realtime`: the WebSocket gateway (WS, health/metrics 8002).
+int cmd_realtime(const AppConfig& config, const ServiceOptions& options);
+// `tickflow api`: REST over the store (api.port, 8080); with the embedded store it loads its own
+// copy of the history from the bus.
+int cmd_api(const AppConfig& config, const ServiceOptions& options);
 
 struct SimulateOptions {
   std::string host = "127.0.0.1";

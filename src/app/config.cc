@@ -89,7 +89,15 @@ void apply_file(AppConfig& c, const std::string& path) {
     c.store_backend = get_string(*t, "storage.", "backend", c.store_backend);
   }
   if (auto* ex = sub(root, "", "exchanges")) {
-    check_keys(*ex, "exchanges", {"binance"});
+    check_keys(*ex, "exchanges", {"binance", "kraken"});
+    if (auto* t = sub(*ex, "exchanges.", "kraken")) {
+      const std::string p = "exchanges.kraken.";
+      check_keys(*t, "exchanges.kraken", {"enabled", "ws_url", "rest_url", "symbols"});
+      c.kraken.enabled = get_bool(*t, p, "enabled", c.kraken.enabled);
+      c.kraken.ws_url = get_string(*t, p, "ws_url", c.kraken.ws_url);
+      c.kraken.rest_url = get_string(*t, p, "rest_url", c.kraken.rest_url);
+      c.kraken.symbols = get_string_list(*t, p, "symbols", c.kraken.symbols);
+    }
     if (auto* t = sub(*ex, "exchanges.", "binance")) {
       const std::string p = "exchanges.binance.";
       check_keys(*t, "exchanges.binance", {"enabled", "ws_url", "rest_url", "symbols", "trade_stream"});
@@ -147,13 +155,14 @@ void apply_file(AppConfig& c, const std::string& path) {
   }
   if (auto* t = sub(root, "", "demo")) {
     const std::string p = "demo.";
-    check_keys(*t, "demo", {"enabled", "seed", "rate", "symbols"});
+    check_keys(*t, "demo", {"enabled", "seed", "rate", "symbols", "kraken_symbols"});
     c.demo.enabled = get_bool(*t, p, "enabled", c.demo.enabled);
     int64_t seed = get_int(*t, p, "seed", static_cast<int64_t>(c.demo.seed));
     if (seed < 0) fail("demo.seed", "must be >= 0");
     c.demo.seed = static_cast<uint64_t>(seed);
     c.demo.rate = get_number(*t, p, "rate", c.demo.rate);
     c.demo.symbols = get_string_list(*t, p, "symbols", c.demo.symbols);
+    c.demo.kraken_symbols = get_string_list(*t, p, "kraken_symbols", c.demo.kraken_symbols);
   }
   if (auto* t = sub(root, "", "kafka")) {
     check_keys(*t, "kafka", {"bootstrap_servers"});
@@ -250,6 +259,19 @@ void validate(AppConfig& c) {
                   ? (url.rfind("ws://", 0) == 0 || url.rfind("wss://", 0) == 0)
                   : (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0);
     if (!ok) fail(std::string("exchanges.binance.") + key, "not a " + std::string(key == std::string("ws_url") ? "ws:// or wss://" : "http:// or https://") + " URL: '" + url + "'");
+  }
+  if (c.kraken.ws_url.rfind("ws://", 0) != 0 && c.kraken.ws_url.rfind("wss://", 0) != 0)
+    fail("exchanges.kraken.ws_url", "not a ws:// or wss:// URL: '" + c.kraken.ws_url + "'");
+  if (c.kraken.rest_url.rfind("http://", 0) != 0 && c.kraken.rest_url.rfind("https://", 0) != 0)
+    fail("exchanges.kraken.rest_url", "not a http:// or https:// URL: '" + c.kraken.rest_url + "'");
+  for (auto* list : {&c.kraken.symbols, &c.demo.kraken_symbols}) {
+    const std::string key = list == &c.kraken.symbols ? "exchanges.kraken.symbols" : "demo.kraken_symbols";
+    if (list == &c.kraken.symbols && list->empty()) fail(key, "needs at least one symbol");
+    for (auto& s : *list) {
+      auto n = normalize_symbol(Exchange::kKraken, s);
+      if (!n) fail(key, n.status().message());
+      s = *n;
+    }
   }
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
     fail("redis.url", "must be redis://[user:password@]host:port/db");  // never echo it: it may hold a password

@@ -36,6 +36,14 @@ struct BinanceConfig {
   std::string trade_stream = "aggTrade";                        // "aggTrade" or "trade"
 };
 
+// [exchanges.kraken]: the Kraken v1 trade collector (src/exchange/kraken/collector.h).
+struct KrakenConfig {
+  bool enabled = false;
+  std::string ws_url = "wss://ws.kraken.com";
+  std::string rest_url = "https://api.kraken.com";
+  std::vector<std::string> symbols = {"BTC-USD", "ETH-USD"};  // unified (or Kraken "XBT/USD")
+};
+
 struct CandlesConfig {
   std::vector<Timeframe> timeframes = default_timeframes();
   DurationNs grace = 2 * kNsPerSec;
@@ -94,6 +102,9 @@ struct DemoConfig {
   uint64_t seed = 1;
   double rate = 200;  // messages per second, all symbols
   std::vector<std::string> symbols = {"BTC-USDT", "ETH-USDT", "SOL-USDT"};
+  // Kraken v1 pairs fed by a second, separate simulator (Binance's market is unchanged by it);
+  // empty = no Kraken in the demo.
+  std::vector<std::string> kraken_symbols = {"BTC-USD", "ETH-USD"};
 };
 
 // [redis]: the latest-value cache (used when redis_url / REDIS_URL is set and enabled).
@@ -119,6 +130,7 @@ struct AppConfig {
   RedisConfig redis;
   ApiConfig api;
   BinanceConfig binance;
+  KrakenConfig kraken;
   CandlesConfig candles;
   IndicatorsConfig indicators;
   AlertsConfig alerts;

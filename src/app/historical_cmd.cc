@@ -1,5 +1,7 @@
-// `tickflow historical`: the historical stage alone — bus → candle store (and trades when the
-// store keeps them), with /health and /metrics on their own port (default 8003).
+// `tickflow historical`: the historical stage alone — bus → candle store (and trades and alerts
+// when the store keeps them, indicator records with [indicators]), with /health (including the
+// bus connectivity), /metrics and the REST API on their own port (default 8003). Works on either
+// bus (bus_config: bus.backend, KAFKA_BOOTSTRAP_SERVERS).
 //
 // The database may be down at start or go away while running: the store reports it in /health
 // ("postgres" down), the loaders retry with backoff and lose nothing (rows and positions are
@@ -9,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
+#include "app/services.h"
 #include "app/signals.h"
 #include "bus/factory.h"
 #include "core/clock.h"
@@ -35,14 +38,10 @@ storage::StoreConfig store_config(const AppConfig& c) {
   return sc;
 }
 
-int cmd_historical(const AppConfig& c) {
+int cmd_historical(const AppConfig& c, int64_t port) {
   obs::init_logging(c.log_level);
   block_termination_signals();
-  bus::BusConfig bc;
-  bc.backend = c.bus_backend;
-  bc.data_dir = c.data_dir;
-  bc.sync = c.bus_sync;
-  auto bus = bus::make_event_bus(bc);
+  auto bus = bus::make_event_bus(bus_config(c));
   if (!bus) {
     std::fprintf(stderr, "tickflow: cannot open the event log: %s\n", bus.status().message().c_str());
     return 1;
@@ -55,11 +54,21 @@ int cmd_historical(const AppConfig& c) {
   storage::HistoricalLoader loader(**bus, **store);
   std::unique_ptr<storage::TradeLoader> trades;
   if (storage::TradeStore* ts = (*store)->trades()) trades = std::make_unique<storage::TradeLoader>(**bus, *ts);
+  std::unique_ptr<storage::HistoricalLoader> alerts;
+  if ((*store)->alerts()) alerts = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::alert_loader_config());
+  // Indicator sink (processed.indicators → store), when [indicators] enabled.
+  std::unique_ptr<storage::HistoricalLoader> indicators;
+  if (c.indicators.enabled)
+    indicators = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::indicator_loader_config());
+  BusProbe probe(**bus, c.bus_backend);
 
   auto health = [&]() {
     std::vector<ComponentHealth> h;
+    h.push_back(probe.health());
     h.push_back(loader.health());
     if (trades) h.push_back(trades->health());
+    if (alerts) h.push_back(alerts->health());
+    if (indicators) h.push_back(indicators->health());
     if (auto sh = (*store)->health()) h.push_back(*sh);
     return h;
   };
@@ -69,7 +78,7 @@ int cmd_historical(const AppConfig& c) {
   serving::RealtimeGateway gateway(**bus);
   serving::ServerConfig srv;
   srv.host = c.api.host;
-  srv.port = c.api.metrics_port != 0 ? c.api.metrics_port : 8003;
+  srv.port = port >= 0 ? static_cast<uint16_t>(port) : c.api.metrics_port != 0 ? c.api.metrics_port : 8003;
   serving::HttpServer server(srv, api, gateway);
 
   if (Status st = loader.start(); !st) {
@@ -82,6 +91,19 @@ int cmd_historical(const AppConfig& c) {
       return 1;
     }
   }
+  if (alerts) {
+    if (Status st = alerts->start(); !st) {
+      std::fprintf(stderr, "tickflow: alert loader: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  if (indicators) {
+    if (Status st = indicators->start(); !st) {
+      std::fprintf(stderr, "tickflow: indicator loader: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  probe.start();
   if (Status st = server.start(); !st) {
     std::fprintf(stderr, "tickflow: metrics listener: %s\n", st.message().c_str());
     return 1;
@@ -111,9 +133,13 @@ int cmd_historical(const AppConfig& c) {
   }
   std::printf("stopping\n");
   std::fflush(stdout);
+  arm_stop_watchdog("historical", 15 * kNsPerSec);
   server.stop();
+  if (indicators) indicators->stop();
+  if (alerts) alerts->stop();
   if (trades) trades->stop();
   loader.stop();
+  probe.stop();
   std::printf("stopped.\n");
   return 0;
 }

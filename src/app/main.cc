@@ -45,6 +45,54 @@ int main(int argc, char** argv) {
   historical->add_option("-c,--config", hist_config, "TOML config file (see config/tickflow.example.toml)");
   historical->add_option("--data-dir", hist_data_dir, "Directory of the embedded log");
   historical->add_option("--log-level", hist_log_level, "trace, debug, info, warn, error, off");
+  int64_t hist_port = -1;
+  historical->add_option("-p,--port", hist_port, "Health, metrics and REST port (default PROMETHEUS_PORT, else 8003; 0 = any free port)");
+
+  // The distributed services (bus.backend = "kafka" + KAFKA_BOOTSTRAP_SERVERS; one data dir each).
+  struct ServiceCli {
+    CLI::App* app = nullptr;
+    std::string config, data_dir, log_level, symbols, timeframes, ws_url, rest_url, host;
+    ServiceOptions options;
+  };
+  auto add_service = [&cli](const char* name, const std::string& help) {
+    ServiceCli s;
+    s.app = cli.add_subcommand(name, help);
+    return s;
+  };
+  auto common_flags = [](ServiceCli& s, const std::string& port_help) {
+    s.app->add_option("-c,--config", s.config, "TOML config file (see config/tickflow.example.toml)");
+    s.app->add_option("--data-dir", s.data_dir,
+                      "This process's own directory (the Kafka bus keeps its positions and state in <dir>/bus-kafka)");
+    s.app->add_option("--log-level", s.log_level, "trace, debug, info, warn, error, off");
+    s.app->add_option("-p,--port", s.options.port, port_help);
+  };
+  ServiceCli collector_cli = add_service(
+      "collector", "Run only the exchange collector: trades → raw.market-data; health and metrics on PROMETHEUS_PORT (default 8000)");
+  common_flags(collector_cli, "Health and metrics port (default PROMETHEUS_PORT, else 8000; 0 = any free port)");
+  collector_cli.app->add_option("--exchange", collector_cli.options.exchange, "Exchange (binance)");
+  collector_cli.app->add_option("--symbols", collector_cli.symbols, "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT or BTC-USDT");
+  collector_cli.app->add_option("--ws-url", collector_cli.ws_url, "Binance WebSocket base URL");
+  collector_cli.app->add_option("--rest-url", collector_cli.rest_url, "Binance REST base URL");
+  ServiceCli processor_cli = add_service(
+      "processor", "Run only the stream processor: raw.market-data → candles (+ indicators, alerts on instance 0); "
+                   "health and metrics on PROMETHEUS_PORT (default 8001)");
+  common_flags(processor_cli, "Health and metrics port (default PROMETHEUS_PORT, else 8001; 0 = any free port)");
+  processor_cli.app->add_option("--timeframes", processor_cli.timeframes, "Comma-separated timeframes, e.g. 1m,5m,1h");
+  processor_cli.app->add_option("--instance", processor_cli.options.instance,
+                                "This instance's index: it consumes the partitions p with p % instances == instance");
+  processor_cli.app->add_option("--instances", processor_cli.options.instances,
+                                "Number of processor instances (fixed while their state exists)");
+  ServiceCli realtime_cli = add_service(
+      "realtime", "Run only the real-time gateway: WebSocket /ws/ohlcv/... and /ws/alerts; health and metrics "
+                  "on the same port (PROMETHEUS_PORT, default 8002)");
+  common_flags(realtime_cli, "WebSocket, health and metrics port (default PROMETHEUS_PORT, else 8002; 0 = any free port)");
+  realtime_cli.app->add_option("--symbols", realtime_cli.symbols, "Comma-separated symbols served (as given to the collector)");
+  realtime_cli.app->add_option("--timeframes", realtime_cli.timeframes, "Comma-separated timeframes served");
+  ServiceCli api_cli = add_service("api", "Run only the REST API over the store (api.port, default 8080)");
+  common_flags(api_cli, "API port (default api.port, 8080; 0 = any free port)");
+  api_cli.app->add_option("--host", api_cli.host, "Listen address");
+  api_cli.app->add_option("--symbols", api_cli.symbols, "Comma-separated symbols served (as given to the collector)");
+  api_cli.app->add_option("--timeframes", api_cli.timeframes, "Comma-separated timeframes served");
 
   // simulate
   SimulateOptions so;
@@ -125,7 +173,24 @@ int main(int argc, char** argv) {
     if (!hist_log_level.empty()) hov.log_level = hist_log_level;
     auto cfg = load(hist_config, hov);
     if (!cfg) return 2;
-    return cmd_historical(*cfg);
+    return cmd_historical(*cfg, hist_port);
+  }
+  for (ServiceCli* s : {&collector_cli, &processor_cli, &realtime_cli, &api_cli}) {
+    if (!s->app->parsed()) continue;
+    ConfigOverrides sov;
+    if (!s->data_dir.empty()) sov.data_dir = s->data_dir;
+    if (!s->log_level.empty()) sov.log_level = s->log_level;
+    if (!s->symbols.empty()) sov.symbols = s->symbols;
+    if (!s->timeframes.empty()) sov.timeframes = s->timeframes;
+    if (!s->ws_url.empty()) sov.ws_url = s->ws_url;
+    if (!s->rest_url.empty()) sov.rest_url = s->rest_url;
+    if (!s->host.empty()) sov.host = s->host;
+    auto cfg = load(s->config, sov);
+    if (!cfg) return 2;
+    if (s == &collector_cli) return cmd_collector(*cfg, s->options);
+    if (s == &processor_cli) return cmd_processor(*cfg, s->options);
+    if (s == &realtime_cli) return cmd_realtime(*cfg, s->options);
+    return cmd_api(*cfg, s->options);
   }
   if (sim->parsed()) {
     if (!sim_symbols.empty()) {

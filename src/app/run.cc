@@ -18,6 +18,7 @@
 
 #include "app/commands.h"
 #include "app/run_delivery.h"
+#include "app/services.h"
 #include "app/signals.h"
 #include "bus/factory.h"
 #include "cache/cache_writer.h"
@@ -25,6 +26,7 @@
 #include "core/clock.h"
 #include "core/symbol.h"
 #include "exchange/binance/collector.h"
+#include "exchange/kraken/collector.h"
 #include "exchange/simulator/simulator.h"
 #include "observability/log.h"
 #include "processing/alerts/processor.h"
@@ -66,12 +68,7 @@ int cmd_run(const AppConfig& c) {
   block_termination_signals();  // before any thread starts, so only the main thread sees them
   const Clock& clock = SystemClock::instance();
 
-  bus::BusConfig bc;
-  bc.backend = c.bus_backend;
-  bc.data_dir = c.data_dir;
-  bc.sync = c.bus_sync;
-  bc.kafka_bootstrap_servers = c.kafka_bootstrap_servers;
-  auto bus = bus::make_event_bus(bc);
+  auto bus = bus::make_event_bus(bus_config(c));
   if (!bus) {
     std::fprintf(stderr, "tickflow: cannot open the event log: %s\n", bus.status().message().c_str());
     return 1;
@@ -90,23 +87,12 @@ int cmd_run(const AppConfig& c) {
   std::unique_ptr<storage::HistoricalLoader> alert_loader;
   if ((*store)->alerts())
     alert_loader = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::alert_loader_config());
-  processing::ProcessorConfig pc;
-  pc.candles.timeframes = c.candles.timeframes;
-  pc.candles.grace = c.candles.grace;
-  pc.candles.correction_horizon = c.candles.correction_horizon;
-  pc.candles.provisional_interval = c.candles.provisional_interval;
-  pc.candles.emit_empty = c.candles.emit_empty;
-  processing::CandleProcessor processor(**bus, pc, clock);
+  processing::CandleProcessor processor(**bus, processor_config(c), clock);
   // Indicator stage + its sink (processed.indicators → store), when [indicators] enabled.
   std::unique_ptr<processing::indicators::IndicatorProcessor> indicators;
   std::unique_ptr<storage::HistoricalLoader> indicator_loader;
   if (c.indicators.enabled) {
-    processing::indicators::IndicatorProcessorConfig ic;
-    ic.spec = c.indicators.spec;
-    ic.timeframe_specs = c.indicators.timeframes;
-    ic.correction_horizon = c.candles.correction_horizon;
-    ic.max_checkpoints = c.indicators.max_checkpoints;
-    indicators = std::make_unique<processing::indicators::IndicatorProcessor>(**bus, **store, ic, clock);
+    indicators = std::make_unique<processing::indicators::IndicatorProcessor>(**bus, **store, indicator_config(c), clock);
     indicator_loader = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::indicator_loader_config());
   }
   // Data-quality monitor (raw.market-data → scores, metrics, GET /quality), when [quality]
@@ -155,11 +141,14 @@ int cmd_run(const AppConfig& c) {
 
   std::unique_ptr<exchange::simulator::Simulator> simulator;
   std::unique_ptr<exchange::binance::Collector> collector;
+  std::unique_ptr<exchange::simulator::Simulator> kraken_simulator;  // --demo: Kraken v1 on its own market
+  std::unique_ptr<exchange::kraken::Collector> kraken_collector;
   std::unique_ptr<serving::HttpServer> server, metrics_server;
 
   auto health = [&]() {
     std::vector<ComponentHealth> h;
     if (collector) h.push_back(collector->health());
+    if (kraken_collector) h.push_back(kraken_collector->health());
     h.push_back(processor.health());
     h.push_back(loader.health());
     if (trade_loader) h.push_back(trade_loader->health());
@@ -176,6 +165,9 @@ int cmd_run(const AppConfig& c) {
   };
   // Series this run builds: known to the API before their first candle is stored.
   std::vector<std::string> configured_symbols = c.demo.enabled ? c.demo.symbols : c.binance.symbols;
+  std::vector<std::string> kraken_symbols = c.demo.enabled ? c.demo.kraken_symbols
+                                            : c.kraken.enabled ? c.kraken.symbols
+                                                               : std::vector<std::string>{};
   if (c.quality.enabled) {
     quality::QualityMonitorConfig qc;
     qc.checker = c.quality.checker;
@@ -194,8 +186,9 @@ int cmd_run(const AppConfig& c) {
   }
   serving::ApiOptions api_options;
   api_options.is_configured = [&](Exchange e, const std::string& symbol, const Timeframe& tf) {
-    if (e != Exchange::kBinance) return false;
-    bool sym = std::find(configured_symbols.begin(), configured_symbols.end(), symbol) != configured_symbols.end();
+    const auto& symbols = e == Exchange::kKraken ? kraken_symbols : configured_symbols;
+    if (e != Exchange::kBinance && e != Exchange::kKraken) return false;
+    bool sym = std::find(symbols.begin(), symbols.end(), symbol) != symbols.end();
     bool frame = std::find(c.candles.timeframes.begin(), c.candles.timeframes.end(), tf) != c.candles.timeframes.end();
     return sym && frame;
   };
@@ -268,12 +261,7 @@ int cmd_run(const AppConfig& c) {
   std::printf("api listening on http://%s:%u\n", c.api.host.c_str(), server->port());
   std::fflush(stdout);
 
-  exchange::binance::CollectorConfig cc;
-  cc.ws_url = c.binance.ws_url;
-  cc.rest_url = c.binance.rest_url;
-  cc.symbols = c.binance.symbols;
-  cc.trade_stream = c.binance.trade_stream;
-  cc.validation = c.quality.validation;
+  exchange::binance::CollectorConfig cc = collector_config(c);
   if (c.demo.enabled) {
     exchange::simulator::SimulatorConfig sim;
     sim.seed = c.demo.seed;
@@ -295,6 +283,27 @@ int cmd_run(const AppConfig& c) {
   if (c.binance.enabled || c.demo.enabled) {
     collector = std::make_unique<exchange::binance::Collector>(cc, **bus, clock);
     if (Status st = collector->start(); !st) return fail("collector", st);
+  }
+  if (!kraken_symbols.empty()) {
+    exchange::kraken::CollectorConfig kc;
+    kc.ws_url = c.kraken.ws_url;
+    kc.rest_url = c.kraken.rest_url;
+    kc.symbols = kraken_symbols;
+    if (c.demo.enabled) {
+      // A second simulator: Kraken's market is its own, so Binance's trades are unchanged.
+      exchange::simulator::SimulatorConfig ks;
+      ks.seed = c.demo.seed;
+      ks.rate = c.demo.rate;
+      ks.symbols.clear();
+      for (const auto& s : kraken_symbols) ks.symbols.push_back(binance_symbol_from_unified(s));
+      kraken_simulator = std::make_unique<exchange::simulator::Simulator>(ks);
+      if (Status st = kraken_simulator->start(); !st) return fail("kraken simulator", st);
+      kc.ws_url = kraken_simulator->kraken_ws_url();
+      kc.rest_url = kraken_simulator->rest_url();
+      std::printf("demo: Kraken v1 simulator on %s (%zu pairs)\n", kc.ws_url.c_str(), kraken_symbols.size());
+    }
+    kraken_collector = std::make_unique<exchange::kraken::Collector>(kc, **bus, clock);
+    if (Status st = kraken_collector->start(); !st) return fail("kraken collector", st);
   }
   std::printf("tickflow running: %zu symbols, timeframes", cc.symbols.size());
   for (const auto& tf : c.candles.timeframes) std::printf(" %s", tf.label().c_str());
@@ -333,7 +342,9 @@ int cmd_run(const AppConfig& c) {
 
   std::printf("stopping: draining the pipeline (Ctrl-C again to skip)\n");
   std::fflush(stdout);
+  if (kraken_collector) kraken_collector->stop();
   if (collector) collector->stop();
+  if (kraken_simulator) kraken_simulator->stop();
   if (simulator) simulator->stop();
   drain_until([&] { return processor.caught_up(); }, std::chrono::seconds(10));
   if (indicators) drain_until([&] { return indicators->caught_up(); }, std::chrono::seconds(10));

@@ -207,6 +207,9 @@ Status CandleProcessor::open() {
   if (config_.candles.timeframes.empty())
     return Status::invalid_argument("processor.timeframes: at least one timeframe is needed");
   if (config_.group.empty()) return Status::invalid_argument("processor.group: must not be empty");
+  if (config_.instances < 1 || config_.instance < 0 || config_.instance >= config_.instances)
+    return Status::invalid_argument("processor.instance: must be 0.." + std::to_string(config_.instances - 1) +
+                                    " with processor.instances = " + std::to_string(config_.instances));
   TICKFLOW_RETURN_IF_ERROR(ensure_topics());
   auto raw = bus_.topic(topics::kRawMarketData);
   if (!raw) return raw.status();
@@ -247,8 +250,10 @@ Status CandleProcessor::open() {
   opened_ = true;
   probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
   update_lag_gauge();
-  spdlog::info("processor: restored {} state keys, {} instruments ({} open windows), group '{}', {} partitions",
-               restored, engine_->instrument_count(), engine_->open_window_count(), config_.group, partitions_);
+  spdlog::info("processor: restored {} state keys, {} instruments ({} open windows), group '{}', {} partitions "
+               "(instance {} of {})",
+               restored, engine_->instrument_count(), engine_->open_window_count(), config_.group, partitions_,
+               config_.instance, config_.instances);
   return Status::ok();
 }
 
@@ -364,6 +369,7 @@ Status CandleProcessor::build_batch(Batch& b) {
   int32_t last_read = -1;
   for (int32_t i = 0; i < partitions_ && budget > 0; ++i) {
     const int32_t p = (next_partition_ + i) % partitions_;
+    if (!config_.owns(p)) continue;
     auto& pos = read_pos_[static_cast<size_t>(p)];
     // end_offset is cheap (an atomic in the embedded bus); skip idle partitions without a read.
     auto end = bus_.end_offset(topics::kRawMarketData, p);
@@ -515,6 +521,7 @@ void CandleProcessor::update_lag_gauge() {
   }
   int64_t lag = 0;
   for (size_t p = 0; p < committed.size(); ++p) {
+    if (!config_.owns(static_cast<int32_t>(p))) continue;
     auto end = bus_.end_offset(topics::kRawMarketData, static_cast<int32_t>(p));
     if (end.is_ok()) lag += std::max<int64_t>(0, *end - committed[p]);
   }
@@ -529,6 +536,7 @@ bool CandleProcessor::caught_up() const {
   }
   if (committed.empty()) return false;  // never opened
   for (size_t p = 0; p < committed.size(); ++p) {
+    if (!config_.owns(static_cast<int32_t>(p))) continue;
     auto end = bus_.end_offset(topics::kRawMarketData, static_cast<int32_t>(p));
     if (!end.is_ok() || *end > committed[p]) return false;
   }

@@ -52,6 +52,13 @@ struct ProcessorConfig {
   std::string group = "processor";  // consumer group of raw.market-data
   size_t max_batch = 2048;          // records read per iteration, all partitions together
   DurationNs timer_interval = 100 * kNsPerMs;  // engine.on_timer cadence (clock time)
+  // Static partition assignment over several processor instances (no group membership): this
+  // instance consumes the raw.market-data partitions p with p % instances == instance. Each
+  // instance keeps its own state (its own bus sidecar); the split must not change while state
+  // exists (an instrument's state lives with the instance that owns its partition).
+  int32_t instances = 1;
+  int32_t instance = 0;
+  bool owns(int32_t partition) const { return partition % instances == instance; }
 };
 
 struct ProcessorStats {

@@ -382,5 +382,59 @@ TEST(ProcessorStartTest, RejectsInvalidConfigAndCorruptState) {
   p2.stop();
 }
 
+
+// Static partition assignment (`tickflow processor --instance I --instances N`): each instance
+// consumes only the raw.market-data partitions p % N == I, and together they produce what one
+// processor produces.
+TEST(ProcessorInstancesTest, InstancesSplitThePartitionsAndTogetherEqualOneProcessor) {
+  ManualClock clock(kT0);
+  const std::vector<std::string> symbols = {"BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "ADA-USDT", "DOGE-USDT"};
+  auto feed = [&](EventBus& bus) {
+    int64_t id = 1;
+    for (int i = 0; i < 50; ++i)
+      for (const auto& s : symbols)
+        publish_trade(bus, make_trade(s, id++, i % 2 ? "100.5" : "101", "0.25", kT0 + i * 3 * kNsPerSec));
+  };
+  InMemoryBus single_bus(kWithDefaultTopics), split_bus(kWithDefaultTopics);
+  feed(single_bus);
+  feed(split_bus);
+  CandleProcessor single(single_bus, one_minute_config(), clock);
+  drain(single);
+
+  std::set<int32_t> owned[2];
+  for (const auto& s : symbols) {
+    int32_t p = topics::partition_for(instrument_key(Exchange::kBinance, s), 30);
+    owned[p % 2].insert(p);
+  }
+  ASSERT_FALSE(owned[0].empty());
+  ASSERT_FALSE(owned[1].empty());
+  ProcessorConfig c0 = one_minute_config(), c1 = one_minute_config();
+  c0.instances = c1.instances = 2;
+  c1.instance = 1;
+  CandleProcessor p0(split_bus, c0, clock), p1(split_bus, c1, clock);
+  drain(p0);
+  EXPECT_FALSE(p0.caught_up() && p1.caught_up());
+  for (int32_t p = 0; p < 30; ++p) {
+    auto committed = split_bus.committed_offset("processor", kRaw, p);
+    ASSERT_TRUE(committed.is_ok());
+    if (p % 2 == 1) {
+      EXPECT_EQ(*committed, 0) << "instance 0 consumed partition " << p;
+    }
+  }
+  drain(p1);
+  EXPECT_TRUE(p0.caught_up());
+  EXPECT_TRUE(p1.caught_up());
+  EXPECT_EQ(committed_total(split_bus), end_total(split_bus, kRaw));
+  EXPECT_EQ(last_per_key(read_updates(split_bus)), last_per_key(read_updates(single_bus)));
+
+  ProcessorConfig bad = one_minute_config();
+  bad.instances = 2;
+  bad.instance = 2;
+  CandleProcessor p2(split_bus, bad, clock);
+  Status s = p2.start();
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("processor.instance"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tickflow::processing
