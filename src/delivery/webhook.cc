@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread.h"
 #include "delivery/alert_json.h"
 #include "delivery/signing.h"
 
@@ -60,7 +61,7 @@ void WebhookDispatcher::stop() {
 }
 
 void WebhookDispatcher::supervise() {
-  pthread_setname_np(pthread_self(), "tf-webhooks");
+  name_background_thread("tf-webhooks");
   uint64_t seen = store_.generation();
   while (!stopping_.load()) {
     uint64_t now = store_.wait_changed(seen, 5 * kNsPerSec);

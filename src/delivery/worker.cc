@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
+#include "core/thread.h"
 #include "observability/metrics.h"
 
 namespace tickflow::delivery {
@@ -130,7 +131,7 @@ ComponentHealth AlertDeliveryWorker::health(std::string name) const {
 }
 
 void AlertDeliveryWorker::run() {
-  pthread_setname_np(pthread_self(), "tf-delivery");
+  name_background_thread("tf-delivery");
   std::vector<bus::Record> batch;
   auto& probe = DeliveryProbe::get();
   const auto partitions = static_cast<int32_t>(positions_.size());

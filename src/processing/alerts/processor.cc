@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
+#include "core/thread.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -169,7 +170,7 @@ void AlertProcessor::stop() {
 }
 
 void AlertProcessor::run_loop() {
-  pthread_setname_np(pthread_self(), "tf-alerts");
+  name_background_thread("tf-alerts");
   DurationNs backoff = kMinBackoff;
   std::vector<uint64_t> seen(inputs_.size(), 0);
   for (;;) {

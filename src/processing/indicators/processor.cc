@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
+#include "core/thread.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -213,7 +214,7 @@ void IndicatorProcessor::stop() {
 }
 
 void IndicatorProcessor::run_loop() {
-  pthread_setname_np(pthread_self(), "tf-indicators");
+  name_background_thread("tf-indicators");
   DurationNs backoff = kMinBackoff;
   for (;;) {
     const uint64_t version = bus_.data_version(topics::kNormalizedOhlcv);

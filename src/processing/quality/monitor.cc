@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
+#include "core/thread.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -159,7 +160,7 @@ void QualityMonitor::stop() {
 }
 
 void QualityMonitor::run_loop() {
-  pthread_setname_np(pthread_self(), "tf-quality");
+  name_background_thread("tf-quality");
   for (;;) {
     const uint64_t version = bus_.data_version(topics::kRawMarketData);
     {
