@@ -41,8 +41,11 @@ Status WebhookDispatcher::start() {
   auto topic = bus_.topic(options_.topic);
   if (!topic) return topic.status();
   stopping_ = false;
+  // The generation is read BEFORE the first reconcile: a subscription created in between is
+  // then seen as a change by the supervisor (reading it in the thread would miss it for good).
+  const uint64_t seen = store_.generation();
   reconcile();
-  thread_ = std::thread([this] { supervise(); });
+  thread_ = std::thread([this, seen] { supervise(seen); });
   return Status::ok();
 }
 
@@ -60,9 +63,8 @@ void WebhookDispatcher::stop() {
   workers.clear();  // stops each worker
 }
 
-void WebhookDispatcher::supervise() {
+void WebhookDispatcher::supervise(uint64_t seen) {
   name_background_thread("tf-webhooks");
-  uint64_t seen = store_.generation();
   while (!stopping_.load()) {
     uint64_t now = store_.wait_changed(seen, 5 * kNsPerSec);
     if (stopping_.load()) break;

@@ -15,6 +15,7 @@
 // Ownership: the bus and the store must outlive the dispatcher.
 #pragma once
 
+#include <cstdint>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -61,7 +62,7 @@ class WebhookDispatcher {
   ComponentHealth health() const;
 
  private:
-  void supervise();
+  void supervise(uint64_t seen);  // seen: the store generation the first reconcile covered
   void reconcile();
 
   bus::EventBus& bus_;
