@@ -15,8 +15,8 @@
 // Ownership: the bus and the store must outlive the dispatcher.
 #pragma once
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
