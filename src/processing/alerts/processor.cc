@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
-#include "core/thread.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -77,7 +76,12 @@ struct AlertProcessor::Batch {
 
 AlertProcessor::AlertProcessor(bus::EventBus& bus, AlertProcessorConfig config, const Clock& clock,
                                QualitySource quality)
-    : bus_(bus), config_(std::move(config)), clock_(clock), quality_(std::move(quality)), probe_(Probe::instance()) {
+    : bus_(bus),
+      config_(std::move(config)),
+      clock_(clock),
+      quality_(std::move(quality)),
+      probe_(Probe::instance()),
+      loop_(bus) {
   health_.name = "alerts";
   health_.state = HealthState::kUp;
   health_.detail = "not started";
@@ -144,71 +148,28 @@ Status AlertProcessor::open() {
 }
 
 Status AlertProcessor::start() {
-  if (worker_.joinable()) return Status::ok();
+  if (loop_.running()) return Status::ok();
   opened_ = false;
   TICKFLOW_RETURN_IF_ERROR(open());
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
   set_health(HealthState::kUp, "running");
-  worker_ = std::thread([this] { run_loop(); });
+  // Waits on the first input (candles); the others are checked at least every idle_wait. A
+  // trickle (provisional updates every few ms) is taken one batch per min_step_interval.
+  bus::StageLoopOptions o{.thread_name = "tf-alerts",
+                          .background = true,
+                          .max_batch = config_.max_batch,
+                          .min_step_interval = config_.min_step_interval,
+                          .idle_wait = std::min(config_.quality_interval, kMaxIdleWait),
+                          .min_backoff = kMinBackoff,
+                          .max_backoff = kMaxBackoff};
+  for (const Input& in : inputs_) o.topics.emplace_back(in.topic);
+  loop_.start(std::move(o), {.step = [this] { return step(); },
+                             .failed = [this](const Status&) { return !fatal_.is_ok(); }});
   return Status::ok();
 }
 
 void AlertProcessor::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) {
-    bus_.wake_all();
-    worker_.join();
-  }
+  loop_.stop();
   opened_ = false;
-}
-
-void AlertProcessor::run_loop() {
-  name_background_thread("tf-alerts");
-  DurationNs backoff = kMinBackoff;
-  std::vector<uint64_t> seen(inputs_.size(), 0);
-  for (;;) {
-    for (size_t i = 0; i < inputs_.size(); ++i) seen[i] = bus_.data_version(inputs_[i].topic);
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    const auto step_start = std::chrono::steady_clock::now();
-    auto r = step();
-    if (r.is_ok()) {
-      backoff = kMinBackoff;
-      if (*r >= config_.max_batch) continue;  // a backlog: read it back to back
-      if (*r > 0) {
-        // A trickle (provisional updates every few ms): one batch per min_step_interval at most.
-        std::unique_lock lock(mu_);
-        cv_.wait_until(lock, step_start + std::chrono::nanoseconds(config_.min_step_interval),
-                       [this] { return stopping_; });
-        continue;
-      }
-      // Wait on the first input (candles); the others are checked at least every kMaxIdleWait.
-      bool other_changed = false;
-      for (size_t i = 1; i < inputs_.size(); ++i) other_changed |= bus_.data_version(inputs_[i].topic) != seen[i];
-      if (other_changed) continue;
-      DurationNs wait = std::min(config_.quality_interval, kMaxIdleWait);
-      if (inputs_.empty()) {
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::nanoseconds(wait), [this] { return stopping_; });
-      } else {
-        bus_.wait_for_data(inputs_[0].topic, seen[0], wait);
-      }
-      continue;
-    }
-    if (!fatal_.is_ok()) return;
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::nanoseconds(backoff), [this] { return stopping_; });
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
 }
 
 Result<size_t> AlertProcessor::run_once() {

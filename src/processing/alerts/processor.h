@@ -22,16 +22,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bus/event_bus.h"
+#include "bus/stage_loop.h"
 #include "core/analytics.h"
 #include "core/clock.h"
 #include "core/health.h"
@@ -88,7 +87,6 @@ class AlertProcessor {
   struct Probe;
 
   Status open();
-  void run_loop();
   Result<size_t> step();
   Status build_batch(Batch& b);
   Status commit_batch(const Batch& b);
@@ -116,14 +114,13 @@ class AlertProcessor {
   Status fatal_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
   // (topic, committed position per partition) per input, guarded by mu_.
   std::vector<std::pair<std::string_view, std::vector<int64_t>>> committed_pos_;
   AlertProcessorStats stats_;                         // guarded by mu_
   ComponentHealth health_;                            // guarded by mu_
   std::atomic<bool> opened_once_{false};
-  std::thread worker_;
+
+  bus::StageLoop loop_;  // last: its thread stops before the state above is destroyed
 };
 
 }  // namespace tickflow::processing::alerts

@@ -180,7 +180,11 @@ struct CandleProcessor::Batch {
 };
 
 CandleProcessor::CandleProcessor(bus::EventBus& bus, ProcessorConfig config, const Clock& clock)
-    : bus_(bus), config_(std::move(config)), clock_(clock), probe_(Probe::instance()) {
+    : bus_(bus),
+      config_(std::move(config)),
+      clock_(clock),
+      probe_(Probe::instance()),
+      loop_(bus) {
   health_.name = "processor";
   health_.state = HealthState::kUp;
   health_.detail = "not started";
@@ -258,57 +262,26 @@ Status CandleProcessor::open() {
 }
 
 Status CandleProcessor::start() {
-  if (worker_.joinable()) return Status::ok();
+  if (loop_.running()) return Status::ok();
   opened_ = false;
   TICKFLOW_RETURN_IF_ERROR(open());
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
   set_health(HealthState::kUp, "running");
-  worker_ = std::thread([this] { run_loop(); });
+  // Nothing available: wait for a commit to raw.market-data or the next timer tick; more
+  // available: no pause between batches (the latency-critical path). A failed commit is
+  // retried with backoff unless step() declared it fatal (logged there).
+  loop_.start({.thread_name = "tf-processor",
+               .topics = {std::string(topics::kRawMarketData)},
+               .idle_wait = std::min(config_.timer_interval, kMaxIdleWait),
+               .min_backoff = kMinBackoff,
+               .max_backoff = kMaxBackoff},
+              {.step = [this] { return step(); }, .failed = [this](const Status&) { return !fatal_.is_ok(); }});
   return Status::ok();
 }
 
 void CandleProcessor::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) {
-    bus_.wake_all();
-    worker_.join();
-  }
+  loop_.stop();
   // The next start() or run_once() rebuilds the engine from the committed state.
   opened_ = false;
-}
-
-void CandleProcessor::run_loop() {
-  pthread_setname_np(pthread_self(), "tf-processor");  // `top -H`, perf
-  DurationNs backoff = kMinBackoff;
-  for (;;) {
-    uint64_t version = bus_.data_version(topics::kRawMarketData);
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    auto r = step();
-    if (r.is_ok()) {
-      backoff = kMinBackoff;
-      if (*r > 0) continue;  // more may be waiting: no pause between batches
-      // Nothing available: wait for a commit to raw.market-data or the next timer tick. The
-      // wait is capped so a stop() racing with the start of the wait is seen promptly.
-      bus_.wait_for_data(topics::kRawMarketData, version,
-                         std::min(config_.timer_interval, kMaxIdleWait));
-      continue;
-    }
-    if (!fatal_.is_ok()) return;  // logged and reported by step()
-    // Retryable: back off on the stop condition so stop() is never delayed.
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::nanoseconds(backoff), [this] { return stopping_; });
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
 }
 
 Result<size_t> CandleProcessor::run_once() {

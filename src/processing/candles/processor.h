@@ -31,15 +31,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bus/event_bus.h"
+#include "bus/stage_loop.h"
 #include "core/clock.h"
 #include "core/health.h"
 #include "core/result.h"
@@ -108,7 +107,6 @@ class CandleProcessor {
 
   Status open();
   Status ensure_topics();
-  void run_loop();
   Result<size_t> step();
   Status build_batch(Batch& batch);
   Status commit_batch(const Batch& batch);
@@ -133,12 +131,11 @@ class CandleProcessor {
 
   // Shared with other threads.
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
   std::vector<int64_t> committed_pos_;  // guarded by mu_
   ProcessorStats stats_;                // guarded by mu_
   ComponentHealth health_;              // guarded by mu_
-  std::thread worker_;
+
+  bus::StageLoop loop_;  // last: its thread stops before the state above is destroyed
 };
 
 }  // namespace tickflow::processing

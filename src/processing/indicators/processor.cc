@@ -11,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
-#include "core/thread.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -120,7 +119,12 @@ struct IndicatorProcessor::Batch {
 
 IndicatorProcessor::IndicatorProcessor(bus::EventBus& bus, const storage::CandleStore& store,
                                        IndicatorProcessorConfig config, const Clock& clock)
-    : bus_(bus), store_(store), config_(std::move(config)), clock_(clock), probe_(Probe::instance()) {
+    : bus_(bus),
+      store_(store),
+      config_(std::move(config)),
+      clock_(clock),
+      probe_(Probe::instance()),
+      loop_(bus) {
   health_.name = "indicators";
   health_.state = HealthState::kUp;
   health_.detail = "not started";
@@ -188,62 +192,29 @@ Status IndicatorProcessor::open() {
 }
 
 Status IndicatorProcessor::start() {
-  if (worker_.joinable()) return Status::ok();
+  if (loop_.running()) return Status::ok();
   opened_ = false;
   TICKFLOW_RETURN_IF_ERROR(open());
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
   set_health(HealthState::kUp, "running");
-  worker_ = std::thread([this] { run_loop(); });
+  // Provisional updates trickle in every few ms and are almost all skipped: take them in
+  // batches at most every min_step_interval, at background priority.
+  loop_.start({.thread_name = "tf-indicators",
+               .background = true,
+               .topics = {std::string(topics::kNormalizedOhlcv)},
+               .max_batch = config_.max_batch,
+               .min_step_interval = config_.min_step_interval,
+               .idle_wait = kIdleWait,
+               .min_backoff = kMinBackoff,
+               .max_backoff = kMaxBackoff},
+              {.step = [this] { return step(); },
+               .idle = [this] { update_lag_gauge(); },
+               .failed = [this](const Status&) { return !fatal_.is_ok(); }});
   return Status::ok();
 }
 
 void IndicatorProcessor::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) {
-    bus_.wake_all();
-    worker_.join();
-  }
+  loop_.stop();
   opened_ = false;
-}
-
-void IndicatorProcessor::run_loop() {
-  name_background_thread("tf-indicators");
-  DurationNs backoff = kMinBackoff;
-  for (;;) {
-    const uint64_t version = bus_.data_version(topics::kNormalizedOhlcv);
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    const auto step_start = std::chrono::steady_clock::now();
-    auto r = step();
-    if (r.is_ok()) {
-      backoff = kMinBackoff;
-      if (*r >= config_.max_batch) continue;  // a backlog: read it back to back
-      if (*r > 0) {
-        // The input trickles (provisional updates every few ms, almost all skipped): take it in
-        // batches at most every min_step_interval instead of one wake-up and commit per update.
-        std::unique_lock lock(mu_);
-        cv_.wait_until(lock, step_start + std::chrono::nanoseconds(config_.min_step_interval),
-                       [this] { return stopping_; });
-        continue;
-      }
-      update_lag_gauge();
-      bus_.wait_for_data(topics::kNormalizedOhlcv, version, kIdleWait);
-      continue;
-    }
-    if (!fatal_.is_ok()) return;
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::nanoseconds(backoff), [this] { return stopping_; });
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
 }
 
 Result<size_t> IndicatorProcessor::run_once() {

@@ -30,17 +30,16 @@
 // store and clock must outlive the processor.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "bus/event_bus.h"
+#include "bus/stage_loop.h"
 #include "core/clock.h"
 #include "core/health.h"
 #include "core/result.h"
@@ -109,7 +108,6 @@ class IndicatorProcessor {
   struct Probe;
 
   Status open();
-  void run_loop();
   Result<size_t> step();
   Status build_batch(Batch& b);
   void on_candle(const Candle& c, Batch& b);
@@ -135,13 +133,12 @@ class IndicatorProcessor {
   Status fatal_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
   std::vector<int64_t> committed_pos_;
   IndicatorProcessorStats stats_;
   size_t series_count_ = 0;
   ComponentHealth health_;
-  std::thread worker_;
+
+  bus::StageLoop loop_;  // last: its thread stops before the state above is destroyed
 };
 
 }  // namespace tickflow::processing::indicators

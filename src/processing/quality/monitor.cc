@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
-#include "core/thread.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -84,7 +83,7 @@ struct QualityMonitor::Probe {
 };
 
 QualityMonitor::QualityMonitor(bus::EventBus& bus, QualityMonitorConfig config, const Clock& clock)
-    : bus_(bus), config_(std::move(config)), clock_(clock), probe_(Probe::instance()) {
+    : bus_(bus), config_(std::move(config)), clock_(clock), probe_(Probe::instance()), loop_(bus) {
   health_.name = "quality";
   health_.state = HealthState::kUp;
   health_.detail = "not started";
@@ -133,59 +132,38 @@ Status QualityMonitor::open() {
 }
 
 Status QualityMonitor::start() {
-  if (worker_.joinable()) return Status::ok();
+  if (loop_.running()) return Status::ok();
   opened_ = false;
   TICKFLOW_RETURN_IF_ERROR(open());
   {
     std::lock_guard lock(mu_);
-    stopping_ = false;
     health_.state = HealthState::kUp;
     health_.detail = "running";
   }
-  worker_ = std::thread([this] { run_loop(); });
+  // A live stream trickles in: measure it in batches, at most one per min_step_interval; a
+  // failed read is retried every tick_interval (the score keeps its last window meanwhile).
+  loop_.start({.thread_name = "tf-quality",
+               .background = true,
+               .topics = {std::string(topics::kRawMarketData)},
+               .max_batch = config_.max_batch,
+               .min_step_interval = config_.min_step_interval,
+               .idle_wait = std::min(config_.tick_interval, kMaxIdleWait),
+               .min_backoff = config_.tick_interval,
+               .max_backoff = config_.tick_interval},
+              {.step = [this] { return step(); },
+               .failed =
+                   [this](const Status& s) {
+                     std::lock_guard lock(mu_);
+                     health_.state = HealthState::kDegraded;
+                     health_.detail = "reading raw.market-data: " + s.to_string();
+                     return false;
+                   }});
   return Status::ok();
 }
 
 void QualityMonitor::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) {
-    bus_.wake_all();
-    worker_.join();
-  }
+  loop_.stop();
   opened_ = false;
-}
-
-void QualityMonitor::run_loop() {
-  name_background_thread("tf-quality");
-  for (;;) {
-    const uint64_t version = bus_.data_version(topics::kRawMarketData);
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    const auto step_start = std::chrono::steady_clock::now();
-    auto r = step();
-    if (r.is_ok() && *r >= config_.max_batch) continue;  // a backlog: read it back to back
-    if (r.is_ok() && *r > 0) {
-      // A live stream trickles in: measure it in batches, at most one per min_step_interval.
-      std::unique_lock lock(mu_);
-      cv_.wait_until(lock, step_start + std::chrono::nanoseconds(config_.min_step_interval),
-                     [this] { return stopping_; });
-      continue;
-    }
-    if (!r.is_ok()) {
-      std::unique_lock lock(mu_);
-      health_.state = HealthState::kDegraded;
-      health_.detail = "reading raw.market-data: " + r.status().to_string();
-      cv_.wait_for(lock, std::chrono::nanoseconds(config_.tick_interval), [this] { return stopping_; });
-      continue;
-    }
-    bus_.wait_for_data(topics::kRawMarketData, version, std::min(config_.tick_interval, kMaxIdleWait));
-  }
 }
 
 Result<size_t> QualityMonitor::run_once() {

@@ -27,17 +27,16 @@
 // clock and whatever `liveness` captures must outlive the monitor.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "bus/event_bus.h"
+#include "bus/stage_loop.h"
 #include "core/analytics.h"
 #include "core/clock.h"
 #include "core/health.h"
@@ -102,7 +101,6 @@ class QualityMonitor {
   struct Probe;
 
   Status open();
-  void run_loop();
   Result<size_t> step();
   void do_tick(TimestampNs now);
 
@@ -125,9 +123,8 @@ class QualityMonitor {
   TimestampNs started_at_ = 0;
   QualityMonitorStats stats_;
   ComponentHealth health_;
-  bool stopping_ = false;
-  std::condition_variable cv_;
-  std::thread worker_;
+
+  bus::StageLoop loop_;  // last: its thread stops before the state above is destroyed
 };
 
 }  // namespace tickflow::quality
