@@ -90,6 +90,10 @@ int64_t PgResult::get_int64(int row, int col) const {
   return neg ? -out : out;
 }
 
+uint32_t PgResult::column_type(int col) const {
+  return r_ && col >= 0 && col < PQnfields(r_) ? static_cast<uint32_t>(PQftype(r_, col)) : 0;
+}
+
 int64_t PgResult::affected() const {
   if (!r_) return 0;
   const char* n = PQcmdTuples(r_);
@@ -174,6 +178,24 @@ Result<PgResult> PgConnection::exec_params(const std::string& sql,
   return res;
 }
 
+Result<PgResult> PgConnection::exec_prepared(const std::string& name, const std::string& sql,
+                                             const std::vector<std::optional<std::string>>& params,
+                                             bool binary_result) {
+  if (!c_) return Status::unavailable("postgres " + describe_ + ": not connected");
+  if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
+    PgResult prep(PQprepare(c_, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
+    if (!prep.r_ || PQresultStatus(prep.r_) != PGRES_COMMAND_OK) return error_status(prep.r_, "prepare");
+    prepared_.push_back(name);
+  }
+  std::vector<const char*> values(params.size());
+  for (size_t i = 0; i < params.size(); ++i) values[i] = params[i] ? params[i]->c_str() : nullptr;
+  PgResult res(PQexecPrepared(c_, name.c_str(), static_cast<int>(params.size()), values.data(),
+                              nullptr, nullptr, binary_result ? 1 : 0));
+  const ExecStatusType st = res.r_ ? PQresultStatus(res.r_) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return error_status(res.r_, "query");
+  return res;
+}
+
 Status PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
   if (!c_) return Status::unavailable("postgres " + describe_ + ": not connected");
   {
@@ -244,5 +266,86 @@ std::string timestamptz_ceil(TimestampNs ts) {
 std::string epoch_ns_sql(std::string_view column) {
   return "(extract(epoch from " + std::string(column) + ") * 1000000000)::int8";
 }
+
+namespace pg_binary {
+namespace {
+
+uint64_t be(std::string_view v, size_t at, size_t n) {
+  uint64_t x = 0;
+  for (size_t i = 0; i < n; ++i) x = (x << 8) | static_cast<unsigned char>(v[at + i]);
+  return x;
+}
+
+// 10^0 .. 10^38 (all fit in a signed 128-bit integer).
+constexpr auto kPow10 = [] {
+  struct T { __int128 v[39]; } t{};
+  t.v[0] = 1;
+  for (int i = 1; i < 39; ++i) t.v[i] = t.v[i - 1] * 10;
+  return t;
+}();
+
+}  // namespace
+
+bool int4(std::string_view v, int32_t& out) {
+  if (v.size() != 4) return false;
+  out = static_cast<int32_t>(static_cast<uint32_t>(be(v, 0, 4)));
+  return true;
+}
+
+bool int8(std::string_view v, int64_t& out) {
+  if (v.size() != 8) return false;
+  out = static_cast<int64_t>(be(v, 0, 8));
+  return true;
+}
+
+bool float8(std::string_view v, double& out) {
+  if (v.size() != 8) return false;
+  const uint64_t bits = be(v, 0, 8);
+  std::memcpy(&out, &bits, sizeof out);
+  return true;
+}
+
+bool timestamptz_ns(std::string_view v, TimestampNs& out) {
+  constexpr int64_t kPgEpochUs = 946684800LL * 1000000;  // 2000-01-01 in Unix microseconds
+  int64_t us = 0;
+  if (!int8(v, us)) return false;
+  // ±infinity and values whose nanoseconds overflow are not representable.
+  if (__builtin_add_overflow(us, kPgEpochUs, &us) || __builtin_mul_overflow(us, int64_t{1000}, &out))
+    return false;
+  return true;
+}
+
+bool numeric(std::string_view v, int max_scale, __int128& units, int& scale) {
+  constexpr uint64_t kPos = 0x0000, kNeg = 0x4000;
+  if (v.size() < 8) return false;
+  const auto ndigits = static_cast<int16_t>(be(v, 0, 2));
+  const auto weight = static_cast<int16_t>(be(v, 2, 2));
+  const uint64_t sign = be(v, 4, 2);
+  const int dscale = static_cast<int>(be(v, 6, 2));
+  if (ndigits < 0 || v.size() != 8 + 2 * static_cast<size_t>(ndigits)) return false;
+  if ((sign != kPos && sign != kNeg) || dscale > max_scale) return false;  // NaN, ±Infinity
+  // value = Σ d[i]·10000^(weight − i); units = value·10^dscale.
+  __int128 acc = 0;
+  for (int i = 0; i < ndigits; ++i) {
+    const auto d = static_cast<int>(be(v, 8 + 2 * static_cast<size_t>(i), 2));
+    if (d > 9999) return false;
+    if (d == 0) continue;
+    const int e = 4 * (weight - i) + dscale;  // power of ten of this digit in units
+    __int128 term;
+    if (e >= 0) {
+      if (e > 38 || __builtin_mul_overflow(static_cast<__int128>(d), kPow10.v[e], &term)) return false;
+    } else {
+      // Below dscale: numeric_send pads the last base-10000 digit with zeros only.
+      if (e <= -4 || d % static_cast<int>(kPow10.v[-e]) != 0) return false;
+      term = d / static_cast<int>(kPow10.v[-e]);
+    }
+    if (__builtin_add_overflow(acc, term, &acc)) return false;
+  }
+  units = sign == kNeg ? -acc : acc;
+  scale = dscale;
+  return true;
+}
+
+}  // namespace pg_binary
 
 }  // namespace tickflow::storage::pg

@@ -12,6 +12,7 @@
 // Ownership: PgConnection owns its PGconn and closes it on destruction; PgResult owns a PGresult.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,10 +53,12 @@ class PgResult {
   int rows() const;
   int columns() const;
   bool is_null(int row, int col) const;
-  std::string_view get(int row, int col) const;  // text format
+  std::string_view get(int row, int col) const;  // text format, or the raw bytes of a binary one
   int64_t get_int64(int row, int col) const;     // 0 when NULL / not an integer
   // Rows affected by INSERT/UPDATE/DELETE (0 when not applicable).
   int64_t affected() const;
+  // The column's type OID (pg_type.oid; 0 when out of range).
+  uint32_t column_type(int col) const;
 
  private:
   friend class PgConnection;
@@ -76,6 +79,13 @@ class PgConnection {
   // One statement with $1..$n text parameters (nullopt = NULL).
   Result<PgResult> exec_params(const std::string& sql,
                                const std::vector<std::optional<std::string>>& params);
+  // The named prepared statement `name` (prepared from `sql` on first use on this connection,
+  // then reused: parsed and, after PostgreSQL's first few custom plans, planned once) with $1..$n
+  // text parameters. binary_result: every column in binary format (see the pg_binary helpers).
+  // `name` must always come with the same `sql`.
+  Result<PgResult> exec_prepared(const std::string& name, const std::string& sql,
+                                 const std::vector<std::optional<std::string>>& params,
+                                 bool binary_result);
   // `copy_sql` is "COPY t (cols) FROM STDIN"; `data` is COPY text format (see copy_escape).
   Status copy_in(const std::string& copy_sql, std::string_view data);
 
@@ -97,7 +107,23 @@ class PgConnection {
 
   pg_conn* c_ = nullptr;
   std::string describe_;
+  std::vector<std::string> prepared_;  // statement names prepared on this session
 };
+
+// Decoding of binary-format result values (network byte order). False on a malformed value.
+namespace pg_binary {
+constexpr uint32_t kInt4Oid = 23, kInt8Oid = 20, kFloat8Oid = 701, kTextOid = 25,
+                   kNumericOid = 1700, kTimestamptzOid = 1184;
+bool int4(std::string_view v, int32_t& out);
+bool int8(std::string_view v, int64_t& out);
+bool float8(std::string_view v, double& out);
+// timestamptz (microseconds since 2000-01-01 UTC) → nanoseconds since the Unix epoch.
+bool timestamptz_ns(std::string_view v, TimestampNs& out);
+// numeric (numeric_send: ndigits, weight, sign, dscale, base-10000 digits) → units at scale
+// dscale (the number of decimals numeric_out prints), exactly. False for NaN / ±Infinity, a
+// scale above max_scale or a value outside int128.
+bool numeric(std::string_view v, int max_scale, __int128& units, int& scale);
+}  // namespace pg_binary
 
 // Appends `s` escaped for COPY text format (backslash, tab, newline, CR).
 void copy_escape(std::string& out, std::string_view s);

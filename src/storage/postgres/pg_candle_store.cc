@@ -359,18 +359,27 @@ Result<std::vector<Candle>> PgCandleStore::query(const CandleQuery& q) const {
   const auto t0 = std::chrono::steady_clock::now();
   auto conn = lease();
   if (!conn) return conn.status();
-  auto r = (*conn)->exec_params(
-      std::string("SELECT ") + kCandleSelectCols +
-          " FROM ohlcv WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND time >= "
-          "$4::timestamptz AND time < $5::timestamptz ORDER BY time DESC LIMIT $6::int8",
+  // A named statement prepared once per connection (no parse, and a cached generic plan with
+  // run-time partition pruning instead of planning over every partition per request) and a
+  // binary result (timestamps as integers, numerics as base-10000 digits: no epoch arithmetic
+  // in numeric, no numeric_out in the server, no decimal text parsing here).
+  static const std::string kSql = std::string("SELECT ") + kCandleBinarySelectCols +
+      " FROM ohlcv WHERE exchange = $1 AND symbol = $2 AND timeframe = $3 AND time >= "
+      "$4::timestamptz AND time < $5::timestamptz ORDER BY time DESC LIMIT $6::int8";
+  auto r = (*conn)->exec_prepared(
+      "tickflow_ohlcv_range", kSql,
       {std::string(exchange_name(q.exchange)), q.symbol, q.timeframe.label(), timestamptz_ceil(q.start),
-       timestamptz_ceil(q.end), std::to_string(q.limit)});
+       timestamptz_ceil(q.end), std::to_string(q.limit)},
+      /*binary_result=*/true);
   if (!r) return r.status();
-  out.reserve(static_cast<size_t>(r->rows()));
-  for (int i = r->rows() - 1; i >= 0; --i) {
-    auto c = candle_from_row(*r, i);
-    if (!c) return c.status();
-    out.push_back(std::move(c).value());
+  TICKFLOW_RETURN_IF_ERROR(check_candle_binary_columns(*r));
+  out.resize(static_cast<size_t>(r->rows()));
+  for (int i = r->rows() - 1, k = 0; i >= 0; --i, ++k) {
+    Candle& c = out[static_cast<size_t>(k)];
+    c.exchange = q.exchange;
+    c.symbol = q.symbol;
+    c.timeframe = q.timeframe;
+    TICKFLOW_RETURN_IF_ERROR(candle_from_binary_row(*r, i, c));
   }
   PgProbe::get().query_ohlcv_seconds.Observe(seconds_since(t0));
   return out;

@@ -2,7 +2,9 @@
 #include "storage/postgres/pg_rows.h"
 
 #include <charconv>
+#include <climits>
 #include <cmath>
+#include <iterator>
 
 #include "observability/metrics.h"
 
@@ -37,12 +39,6 @@ Status bad_row(std::string_view what, std::string_view value) {
 }
 
 }  // namespace
-
-const char* const kCandleSelectCols =
-    "(extract(epoch from time) * 1000000000)::int8, exchange, symbol, timeframe, open, high, low, "
-    "close, volume, (extract(epoch from close_time) * 1000000000)::int8, exchange_symbol, "
-    "quote_volume, taker_buy_volume, taker_buy_quote_volume, trades, first_trade_id, "
-    "last_trade_id, status, revision, coverage, gap_reason";
 
 const char* const kTradeSelectCols =
     "(extract(epoch from time) * 1000000000)::int8, exchange, symbol, exchange_symbol, trade_id, "
@@ -217,39 +213,70 @@ void append_trade_copy_row(std::string& out, const Trade& t) {
   out.push_back('\n');
 }
 
-Result<Candle> candle_from_row(const PgResult& r, int row) {
-  Candle c;
-  c.open_time = r.get_int64(row, 0);
-  auto e = parse_exchange(r.get(row, 1));
-  if (!e) return bad_row("exchange", r.get(row, 1));
-  c.exchange = *e;
-  c.symbol = std::string(r.get(row, 2));
-  auto tf = Timeframe::parse(r.get(row, 3));
-  if (!tf) return bad_row("timeframe", r.get(row, 3));
-  c.timeframe = *tf;
+const char* const kCandleBinarySelectCols =
+    "time, open, high, low, close, volume, close_time, exchange_symbol, quote_volume, "
+    "taker_buy_volume, taker_buy_quote_volume, trades, first_trade_id, last_trade_id, status, "
+    "revision, coverage, gap_reason";
+
+namespace {
+namespace bin = pg_binary;
+constexpr uint32_t kCandleBinaryTypes[] = {
+    bin::kTimestamptzOid, bin::kNumericOid, bin::kNumericOid, bin::kNumericOid, bin::kNumericOid,
+    bin::kNumericOid,     bin::kTimestamptzOid, bin::kTextOid, bin::kNumericOid, bin::kNumericOid,
+    bin::kNumericOid,     bin::kInt8Oid,    bin::kInt8Oid,    bin::kInt8Oid,    bin::kTextOid,
+    bin::kInt4Oid,        bin::kFloat8Oid,  bin::kTextOid};
+constexpr int kCandleBinaryColumns = static_cast<int>(std::size(kCandleBinaryTypes));
+
+Status bad_binary(std::string_view what) {
+  return Status::corruption("postgres: stored " + std::string(what) + " is malformed (binary)");
+}
+}  // namespace
+
+Status check_candle_binary_columns(const PgResult& r) {
+  if (r.columns() != kCandleBinaryColumns)
+    return Status::internal("postgres: candle query returned " + std::to_string(r.columns()) + " columns");
+  for (int i = 0; i < kCandleBinaryColumns; ++i) {
+    if (r.column_type(i) != kCandleBinaryTypes[i])
+      return Status::internal("postgres: candle query column " + std::to_string(i) + " has type oid " +
+                              std::to_string(r.column_type(i)));
+  }
+  return Status::ok();
+}
+
+Status candle_from_binary_row(const PgResult& r, int row, Candle& c) {
+  if (!bin::timestamptz_ns(r.get(row, 0), c.open_time)) return bad_binary("time");
   Decimal* prices[] = {&c.open, &c.high, &c.low, &c.close};
   for (int i = 0; i < 4; ++i) {
-    if (!Decimal::parse(r.get(row, 4 + i), *prices[i])) return bad_row("price", r.get(row, 4 + i));
+    __int128 units = 0;
+    int scale = 0;
+    if (!bin::numeric(r.get(row, 1 + i), Decimal::kMaxScale, units, scale) || units > INT64_MAX ||
+        units < INT64_MIN)
+      return bad_binary("price");
+    *prices[i] = Decimal(static_cast<int64_t>(units), scale);
   }
   WideDecimal* wides[] = {&c.volume, &c.quote_volume, &c.taker_buy_volume, &c.taker_buy_quote_volume};
-  const int wide_cols[] = {8, 11, 12, 13};
+  const int wide_cols[] = {5, 8, 9, 10};
   for (int i = 0; i < 4; ++i) {
-    auto w = WideDecimal::parse(r.get(row, wide_cols[i]));
-    if (!w) return bad_row("volume", r.get(row, wide_cols[i]));
-    *wides[i] = *w;
+    __int128 units = 0;
+    int scale = 0;
+    if (!bin::numeric(r.get(row, wide_cols[i]), WideDecimal::kMaxScale, units, scale))
+      return bad_binary("volume");
+    *wides[i] = WideDecimal(units, scale);
   }
-  c.close_time = r.get_int64(row, 9);
-  c.exchange_symbol = std::string(r.get(row, 10));
-  c.trades = r.get_int64(row, 14);
-  c.first_trade_id = r.get_int64(row, 15);
-  c.last_trade_id = r.get_int64(row, 16);
-  auto st = parse_status(r.get(row, 17));
-  if (!st) return bad_row("status", r.get(row, 17));
+  if (!bin::timestamptz_ns(r.get(row, 6), c.close_time)) return bad_binary("close_time");
+  c.exchange_symbol = std::string(r.get(row, 7));
+  if (!bin::int8(r.get(row, 11), c.trades) || !bin::int8(r.get(row, 12), c.first_trade_id) ||
+      !bin::int8(r.get(row, 13), c.last_trade_id))
+    return bad_binary("trade count or ids");
+  auto st = parse_status(r.get(row, 14));
+  if (!st) return bad_row("status", r.get(row, 14));
   c.status = *st;
-  c.revision = static_cast<uint32_t>(r.get_int64(row, 18));
-  c.coverage = parse_double(r.get(row, 19));
-  c.gap_reason = std::string(r.get(row, 20));
-  return c;
+  int32_t revision = 0;
+  if (!bin::int4(r.get(row, 15), revision)) return bad_binary("revision");
+  c.revision = static_cast<uint32_t>(revision);
+  if (!bin::float8(r.get(row, 16), c.coverage)) return bad_binary("coverage");
+  c.gap_reason = std::string(r.get(row, 17));
+  return Status::ok();
 }
 
 Result<Trade> trade_from_row(const PgResult& r, int row) {

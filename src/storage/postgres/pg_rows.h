@@ -20,8 +20,7 @@
 
 namespace tickflow::storage::pg {
 
-// Columns selected by candle_from_row, in its order.
-extern const char* const kCandleSelectCols;
+// Columns selected by trade_from_row, in its order.
 extern const char* const kTradeSelectCols;
 
 // One COPY row: seq, then the ohlcv columns in kOhlcvCols order.
@@ -36,7 +35,13 @@ void append_trade_copy_row(std::string& out, const Trade& t);
 // message, label_keys (text[]), label_values (text[]); non-finite numbers as NULL.
 void append_alert_copy_row(std::string& out, const Alert& a);
 
-Result<Candle> candle_from_row(const PgResult& r, int row);
+// The range read's columns, fetched in binary format (no timestamp arithmetic or numeric text in
+// the server, no decimal parsing here); exchange, symbol and timeframe are the query's own.
+extern const char* const kCandleBinarySelectCols;
+// OK when the result has kCandleBinarySelectCols' columns with the expected types.
+Status check_candle_binary_columns(const PgResult& r);
+// Fills everything but exchange, symbol and timeframe from a binary row.
+Status candle_from_binary_row(const PgResult& r, int row, Candle& c);
 Result<Trade> trade_from_row(const PgResult& r, int row);
 
 // '{"a","b"}' — a text[] literal.

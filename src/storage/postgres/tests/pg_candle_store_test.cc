@@ -131,6 +131,52 @@ TEST_F(PgCandleStoreTest, RoundTripIsExactAndHealthNamesTheFlavour) {
   EXPECT_FALSE(store->timescale());  // Debian has no TimescaleDB
 }
 
+// The range read decodes numeric and timestamptz from binary results: the same values as the
+// text form parsed by Decimal / WideDecimal (scale = the decimals numeric_out prints).
+TEST_F(PgCandleStoreTest, BinaryNumericAndTimestampMatchTheirText) {
+  auto conn = PgConnection::connect(options().conn);
+  ASSERT_TRUE(conn) << conn.status().to_string();
+  for (const char* text : {"0", "0.00000000", "-0.5", "1", "9999", "10000", "100000000", "12.34567800",
+                           "43050.12000000", "-43050.00010000", "0.00000001", "0.000000000000000001",
+                           "123456789012345678", "-922337203685477.5807", "530887.1234567800000000",
+                           "170141183460469231731687303715884105727", "1e-30", "12345678901234567890.123"}) {
+    auto r = (*conn)->exec_prepared("numeric_probe", "SELECT $1::numeric, $1::numeric::text", {text}, true);
+    ASSERT_TRUE(r) << r.status().to_string();
+    const std::string shown((*r).get(0, 1));
+    __int128 units = 0;
+    int scale = 0;
+    const bool wide_ok = pg_binary::numeric((*r).get(0, 0), WideDecimal::kMaxScale, units, scale);
+    auto wide = WideDecimal::parse(shown);
+    if (wide) {
+      EXPECT_TRUE(wide_ok) << text;  // at least everything the text form accepts
+    }
+    if (wide_ok && wide) {
+      EXPECT_TRUE(WideDecimal(units, scale) == *wide) << text;
+      EXPECT_EQ(WideDecimal(units, scale).to_string(), wide->to_string()) << text;
+    }
+    Decimal d;
+    if (Decimal::parse(shown, d)) {
+      ASSERT_TRUE(pg_binary::numeric((*r).get(0, 0), Decimal::kMaxScale, units, scale)) << text;
+      EXPECT_EQ(static_cast<int64_t>(units), d.units()) << text;
+      EXPECT_EQ(scale, d.scale()) << text;
+    }
+  }
+  for (const char* bad : {"NaN", "Infinity", "-Infinity"}) {
+    auto r = (*conn)->exec_prepared("numeric_probe", "SELECT $1::numeric, $1::numeric::text", {bad}, true);
+    ASSERT_TRUE(r) << r.status().to_string();
+    __int128 units = 0;
+    int scale = 0;
+    EXPECT_FALSE(pg_binary::numeric((*r).get(0, 0), WideDecimal::kMaxScale, units, scale)) << bad;
+  }
+  for (TimestampNs ts : {kT0, kT0 + 123456000, TimestampNs{0}, TimestampNs{-86'400'000'000'000}}) {
+    auto r = (*conn)->exec_prepared("ts_probe", "SELECT $1::timestamptz", {timestamptz(ts)}, true);
+    ASSERT_TRUE(r) << r.status().to_string();
+    TimestampNs back = 0;
+    ASSERT_TRUE(pg_binary::timestamptz_ns((*r).get(0, 0), back));
+    EXPECT_EQ(back, ts);
+  }
+}
+
 TEST_F(PgCandleStoreTest, HighestPrecedenceWinsAndReplaysAreIdempotent) {
   auto store = open_store();
   ASSERT_TRUE(store);
