@@ -80,6 +80,8 @@ int cmd_indicators(const IndicatorsOptions& options);
 struct TailOptions {
   std::string topic;
   std::string data_dir;
+  std::string bus_backend = "embedded";   // bus.backend
+  std::string kafka_bootstrap_servers;    // kafka: KAFKA_BOOTSTRAP_SERVERS / config
   bool from_beginning = false;
   bool follow = true;
   int64_t max_records = 0;  // 0 = unlimited

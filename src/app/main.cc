@@ -218,11 +218,11 @@ int main(int argc, char** argv) {
   if (indicators->parsed()) return cmd_indicators(io);
   if (tail->parsed()) {
     to.follow = !no_follow;
-    if (to.data_dir.empty()) {
-      auto cfg = load(tail_config, {});
-      if (!cfg) return 2;
-      to.data_dir = cfg->data_dir;
-    }
+    auto cfg = load(tail_config, {});
+    if (!cfg) return 2;
+    if (to.data_dir.empty()) to.data_dir = cfg->data_dir;
+    to.bus_backend = cfg->bus_backend;
+    to.kafka_bootstrap_servers = cfg->kafka_bootstrap_servers;
     return cmd_tail(to);
   }
   return 2;

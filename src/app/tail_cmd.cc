@@ -1,4 +1,5 @@
 // `tickflow tail TOPIC`: prints records as JSON lines, one per record, with their position.
+// Either bus (bus.backend): the embedded log read-only, or Kafka topics (no local state).
 #include <cstdio>
 
 #include "app/commands.h"
@@ -11,8 +12,10 @@ namespace tickflow::app {
 int cmd_tail(const TailOptions& o) {
   block_termination_signals();
   bus::BusConfig bc;
+  bc.backend = o.bus_backend;
   bc.data_dir = o.data_dir;
-  bc.read_only = true;  // safe while `tickflow run` holds the log
+  bc.kafka_bootstrap_servers = o.kafka_bootstrap_servers;
+  bc.read_only = true;  // safe while `tickflow run` holds the log; on Kafka, writes nothing locally
   auto bus = bus::make_event_bus(bc);
   if (!bus) {
     std::fprintf(stderr, "tickflow tail: %s\n", bus.status().message().c_str());

@@ -21,20 +21,25 @@ Result<std::unique_ptr<EventBus>> make_event_bus(const BusConfig& config) {
     return Status::invalid_argument("bus.backend: unknown backend '" + config.backend +
                                     "' (known: embedded, kafka)");
   }
-  if (config.data_dir.empty()) return Status::invalid_argument("bus.data_dir: must not be empty");
+  const bool kafka = config.backend == "kafka";
+  // A read-only Kafka bus keeps nothing locally (no sidecar): it needs no data dir.
+  if (config.data_dir.empty() && !(kafka && config.read_only)) {
+    return Status::invalid_argument("bus.data_dir: must not be empty");
+  }
   const std::vector<TopicConfig> wanted =
       config.topics.empty() ? default_topic_configs() : config.topics;
-  if (config.backend == "kafka") {
-    if (config.read_only) return Status::invalid_argument("bus.backend: kafka has no read-only mode yet");
+  if (kafka) {
     kafka::KafkaBusOptions ko;
     ko.bootstrap_servers = config.kafka_bootstrap_servers;
     ko.properties = config.kafka_properties;
     ko.replication_factor = config.kafka_replication_factor;
     ko.sidecar_path = (std::filesystem::path(config.data_dir) / "bus-kafka").string();
     ko.sync = config.sync;
+    ko.read_only = config.read_only;
     auto opened = kafka::KafkaEventBus::open(ko);
     if (!opened) return opened.status();
     std::unique_ptr<EventBus> bus = std::move(opened).value();
+    if (config.read_only) return bus;  // the topics are the cluster's
     for (const TopicConfig& t : wanted) TICKFLOW_RETURN_IF_ERROR(bus->create_topic(t));
     return bus;
   }

@@ -22,6 +22,7 @@ struct BusConfig {
   bool sync = false;                 // embedded: fsync the WAL per commit (power-loss safety)
   // Follow an existing log without writing (`tickflow tail` while `tickflow run` holds it):
   // no topic creation; writes fail; wait_for_data picks up the other process's records.
+  // kafka: no sidecar either (data_dir unused), committed offsets 0, no state.
   bool read_only = false;
   // Topics created at start (missing ones only; existing ones keep their partition count).
   // Empty = the default topics of core/topics.h.

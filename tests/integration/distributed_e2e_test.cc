@@ -13,13 +13,12 @@
 
 #include <atomic>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include "core/symbol.h"
 #include "core/topics.h"
 #include "exchange/transport/ws_connection.h"
-#include "tests/integration/pipeline_fixture.h"
+#include "tests/integration/distributed_fixture.h"
 #include "tests/servers/kafka_mock_server.h"
 
 namespace tickflow::testing {
@@ -31,98 +30,6 @@ constexpr const char* kSymbols = "BTC-USDT,ETH-USDT,SOL-USDT";
 constexpr const char* kTimeframes = "1s,5s";
 const std::vector<std::pair<std::string, int64_t>> kFrames = {{"1s", 1000}, {"5s", 5000}};
 const std::vector<std::string> kSymbolList = {"BTC-USDT", "ETH-USDT", "SOL-USDT"};
-
-std::string exchange_symbol(const std::string& s) {
-  std::string out;
-  for (char ch : s)
-    if (ch != '-') out.push_back(ch);
-  return out;
-}
-
-// A `tickflow <service>` child; `port` is the one printed on its "listening on" line.
-struct Service {
-  std::unique_ptr<Subprocess> proc;
-  int port = -1;
-};
-
-Service start_service(const std::string& dir, const std::string& name, std::vector<std::string> args,
-                      int attempt = 0) {
-  Service s;
-  std::vector<std::string> argv = {tickflow_binary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  s.proc = std::make_unique<Subprocess>(argv, dir + "/" + name + "_" + std::to_string(attempt) + ".log");
-  auto line = s.proc->wait_for_line("listening on http://", 60s);
-  if (line) s.port = port_from_line(*line);
-  return s;
-}
-
-// The value of a counter line `name{...} value` summed over its label sets (-1: no answer).
-double metric_sum(int port, const std::string& name) {
-  auto r = http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
-  if (r.status != 200) return -1;
-  double sum = 0;
-  size_t pos = 0;
-  while ((pos = r.body.find(name, pos)) != std::string::npos) {
-    const bool line_start = pos == 0 || r.body[pos - 1] == '\n';
-    size_t eol = r.body.find('\n', pos);
-    std::string line = r.body.substr(pos, eol - pos);
-    pos = eol;
-    if (!line_start) continue;
-    if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
-
-bool bus_up(int port) {
-  auto r = http_get("http://127.0.0.1:" + std::to_string(port) + "/health");
-  return r.status == 200 && r.body.find(R"({"name":"bus","state":"up")") != std::string::npos;
-}
-
-int64_t total_trades_all(int port, const std::string& tf) {
-  int64_t n = 0;
-  for (const auto& s : kSymbolList) {
-    int64_t t = total_trades(port, s, tf);
-    if (t < 0) return -1;
-    n += t;
-  }
-  return n;
-}
-
-// Every candle from the first to the last traded window is final.
-bool all_final(int port, const std::string& sym, const std::string& tf, const std::map<int64_t, OracleCandle>& oracle) {
-  auto c = get_candles(port, "binance", sym, tf);
-  if (!c || oracle.empty()) return false;
-  std::set<int64_t> finals;
-  for (const auto& x : *c)
-    if (x.status == "final") finals.insert(x.open_time_ms);
-  for (const auto& [open, o] : oracle)
-    if (!finals.count(open)) return false;
-  return true;
-}
-
-void expect_matches_oracle(const std::vector<ApiCandle>& api, const std::map<int64_t, OracleCandle>& oracle,
-                           const std::string& what) {
-  std::map<int64_t, const ApiCandle*> by_open;
-  for (const auto& c : api) {
-    EXPECT_TRUE(by_open.emplace(c.open_time_ms, &c).second) << what << ": duplicate candle at " << c.open_time;
-  }
-  ASSERT_FALSE(oracle.empty());
-  for (const auto& [open, o] : oracle) {
-    auto it = by_open.find(open);
-    ASSERT_NE(it, by_open.end()) << what << ": no candle at " << open;
-    const ApiCandle& a = *it->second;
-    EXPECT_EQ(a.open, o.open) << what << " open @" << a.open_time;
-    EXPECT_EQ(a.high, o.high) << what << " high @" << a.open_time;
-    EXPECT_EQ(a.low, o.low) << what << " low @" << a.open_time;
-    EXPECT_EQ(a.close, o.close) << what << " close @" << a.open_time;
-    EXPECT_TRUE(decimal_equal(a.volume, o.volume)) << what << " volume " << a.volume << " vs " << o.volume;
-    EXPECT_EQ(a.trades, o.trades) << what << " trades @" << a.open_time;
-    EXPECT_EQ(a.first_trade_id, o.first_trade_id) << what;
-    EXPECT_EQ(a.last_trade_id, o.last_trade_id) << what;
-    EXPECT_EQ(a.status, "final") << what << " @" << a.open_time;
-  }
-}
 
 // The candles of the oracle's range, field by field, against the embedded run's.
 void expect_same_candles(const std::vector<ApiCandle>& dist, const std::vector<ApiCandle>& embedded,
@@ -158,10 +65,7 @@ TEST(DistributedEndToEnd, ServicesOverKafkaEqualTheEmbeddedRunAcrossAProcessorKi
   const int64_t kTrades = 6000;
   const int kRate = 400;  // 15 s of market: the kill lands mid-feed
 
-  std::vector<std::string> topic_args;
-  for (const auto& spec : topics::kDefaultTopics)
-    topic_args.push_back(std::string(spec.name) + ":" + std::to_string(spec.partitions));
-  KafkaMockServer kafka(topic_args);
+  KafkaMockServer kafka(default_topic_args());
   ASSERT_TRUE(kafka.start()) << kafka.error();
   ASSERT_EQ(::setenv("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap().c_str(), 1), 0);
   const std::string config = dir + "/kafka.toml";
@@ -235,8 +139,8 @@ TEST(DistributedEndToEnd, ServicesOverKafkaEqualTheEmbeddedRunAcrossAProcessorKi
   std::printf("processor 1 killed (collector had received %.0f messages), restarted\n", collected_at_kill);
 
   // Every trade in the 1s candles of the store, then every traded window final.
-  ASSERT_TRUE(wait_until([&] { return total_trades_all(hist.port, "1s") == kTrades; }, 180s))
-      << "store has " << total_trades_all(hist.port, "1s") << " of " << kTrades << " trades\n"
+  ASSERT_TRUE(wait_until([&] { return total_trades_all(hist.port, kSymbolList, "1s") == kTrades; }, 180s))
+      << "store has " << total_trades_all(hist.port, kSymbolList, "1s") << " of " << kTrades << " trades\n"
       << p1.proc->output();
   std::map<std::string, std::vector<AggTrade>> agg;
   for (const auto& s : kSymbolList) agg[s] = fetch_all_agg_trades(sim.port, exchange_symbol(s));
@@ -270,7 +174,7 @@ TEST(DistributedEndToEnd, ServicesOverKafkaEqualTheEmbeddedRunAcrossAProcessorKi
   ASSERT_GT(sim2.port, 0) << sim2.proc->output();
   auto run = start_run(dir, dir + "/embedded", sim2.port, kSymbols, kTimeframes);
   ASSERT_GT(run.port, 0) << run.proc->output();
-  ASSERT_TRUE(wait_until([&] { return total_trades_all(run.port, "1s") == kTrades; }, 180s)) << run.proc->output();
+  ASSERT_TRUE(wait_until([&] { return total_trades_all(run.port, kSymbolList, "1s") == kTrades; }, 180s)) << run.proc->output();
   for (const auto& s : kSymbolList)
     for (const auto& [tf, ms] : kFrames) {
       auto oracle = oracle_candles(agg[s], ms);

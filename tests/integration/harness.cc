@@ -225,7 +225,7 @@ std::map<int64_t, OracleCandle> oracle_candles(const std::vector<AggTrade>& trad
   std::sort(sorted.begin(), sorted.end(),
             [](const AggTrade* a, const AggTrade* b) { return a->t_ms != b->t_ms ? a->t_ms < b->t_ms : a->a < b->a; });
   std::map<int64_t, OracleCandle> out;
-  std::map<int64_t, WideDecimal> vol;
+  std::map<int64_t, WideDecimal> vol, quote;
   for (const AggTrade* t : sorted) {
     int64_t open = t->t_ms - (t->t_ms % tf_ms);
     auto [it, fresh] = out.try_emplace(open);
@@ -243,8 +243,12 @@ std::map<int64_t, OracleCandle> oracle_candles(const std::vector<AggTrade>& trad
     c.first_trade_id = std::min(c.first_trade_id, t->f);
     c.trades += t->l - t->f + 1;
     vol[open].add(*Decimal::parse(t->q));
+    quote[open].add_product(p, *Decimal::parse(t->q));
   }
-  for (auto& [k, c] : out) c.volume = vol[k].to_string();
+  for (auto& [k, c] : out) {
+    c.volume = vol[k].to_string();
+    c.quote_volume = quote[k].to_string();
+  }
   return out;
 }
 

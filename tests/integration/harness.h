@@ -83,7 +83,8 @@ std::vector<AggTrade> fetch_all_agg_trades(int sim_port, const std::string& exch
 struct OracleCandle {
   int64_t open_time_ms = 0;
   std::string open, high, low, close;
-  std::string volume;  // exact decimal, 8 decimals
+  std::string volume;        // exact decimal, 8 decimals
+  std::string quote_volume;  // exact sum of price * quantity
   int64_t trades = 0, first_trade_id = -1, last_trade_id = -1;
 };
 std::map<int64_t, OracleCandle> oracle_candles(const std::vector<AggTrade>& trades, int64_t tf_ms);

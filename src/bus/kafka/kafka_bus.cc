@@ -75,6 +75,7 @@ class KafkaTransaction final : public Transaction {
   size_t appended() const override { return records_.size(); }
 
   Status commit() override {
+    if (bus_.options_.read_only) return bus_.refuse_write();
     // Every topic must exist before anything is produced: a missing one fails the whole commit.
     for (ProduceRecord& r : records_) {
       auto n = bus_.partitions(r.topic);
@@ -117,14 +118,17 @@ Result<std::unique_ptr<KafkaEventBus>> KafkaEventBus::open(const KafkaBusOptions
 
 Result<std::unique_ptr<KafkaEventBus>> KafkaEventBus::open_with_client(std::unique_ptr<KafkaClient> client,
                                                                        const KafkaBusOptions& options) {
-  if (options.sidecar_path.empty()) return Status::invalid_argument("bus.data_dir: must not be empty");
-  auto sidecar = SidecarStore::open(options.sidecar_path, options.sync);
-  if (!sidecar) return sidecar.status();
-  std::unique_ptr<KafkaEventBus> bus(
-      new KafkaEventBus(std::move(client), std::move(sidecar).value(), options));
+  std::unique_ptr<SidecarStore> sidecar;
+  if (!options.read_only) {
+    if (options.sidecar_path.empty()) return Status::invalid_argument("bus.data_dir: must not be empty");
+    auto opened = SidecarStore::open(options.sidecar_path, options.sync);
+    if (!opened) return opened.status();
+    sidecar = std::move(opened).value();
+  }
+  std::unique_ptr<KafkaEventBus> bus(new KafkaEventBus(std::move(client), std::move(sidecar), options));
   KafkaEventBus* self = bus.get();
   bus->client_->set_data_listener([self](std::string_view topic) { self->bump(topic); });
-  bus->mirror_thread_ = std::thread([self] { self->mirror_loop(); });
+  if (!options.read_only) bus->mirror_thread_ = std::thread([self] { self->mirror_loop(); });
   return bus;
 }
 
@@ -132,8 +136,12 @@ KafkaEventBus::KafkaEventBus(std::unique_ptr<KafkaClient> client, std::unique_pt
                              KafkaBusOptions options)
     : client_(std::move(client)), sidecar_(std::move(sidecar)), options_(std::move(options)) {}
 
+Status KafkaEventBus::refuse_write() const {
+  return Status::invalid_argument("the Kafka bus at " + options_.bootstrap_servers + " is open read-only");
+}
+
 KafkaEventBus::~KafkaEventBus() {
-  (void)flush_group_offsets(2 * kNsPerSec);
+  if (!options_.read_only) (void)flush_group_offsets(2 * kNsPerSec);
   {
     std::lock_guard lock(mirror_mu_);
     mirror_stop_ = true;
@@ -145,6 +153,7 @@ KafkaEventBus::~KafkaEventBus() {
 }
 
 Status KafkaEventBus::create_topic(const TopicConfig& config) {
+  if (options_.read_only) return refuse_write();
   if (config.name.empty() || config.partitions < 1) {
     return Status::invalid_argument("topic '" + config.name + "': needs a name and at least one partition");
   }
@@ -272,15 +281,18 @@ Result<int64_t> KafkaEventBus::begin_offset(std::string_view topic, int32_t part
 
 Result<int64_t> KafkaEventBus::committed_offset(std::string_view group, std::string_view topic,
                                                 int32_t partition) const {
+  if (!sidecar_) return int64_t{0};  // read-only: no positions of its own
   return sidecar_->committed_offset(group, topic, partition);
 }
 
 Result<std::optional<std::string>> KafkaEventBus::get_state(std::string_view ns, std::string_view key) const {
+  if (!sidecar_) return std::optional<std::string>{};
   return sidecar_->get_state(ns, key);
 }
 
 Status KafkaEventBus::scan_state(std::string_view ns,
                                  const std::function<void(std::string_view, std::string_view)>& fn) const {
+  if (!sidecar_) return Status::ok();
   return sidecar_->scan_state(ns, fn);
 }
 

@@ -18,6 +18,9 @@
 //     consumer (started on the first data_version/wait_for_data of the topic), so a producer in
 //     another process wakes wait_for_data too.
 //   - enforce_retention is a no-op (Kafka's retention.ms, set at topic creation, does it).
+//   - read_only (`tickflow tail`): no sidecar at all (nothing is written locally, so any number
+//     of readers may run next to the services); create_topic, publish and commits fail
+//     (kInvalidArgument "... is open read-only"), committed_offset is 0 and the state is empty.
 //
 // Thread-safety: every method is thread-safe; a Transaction is used by one thread at a time.
 // Lifecycle: open() ... destructor (flushes the group-offset mirror, best effort).
@@ -45,11 +48,12 @@ struct KafkaBusOptions {
   int replication_factor = -1;                    // CreateTopics; -1 = the broker's default
   DurationNs timeout = 30 * kNsPerSec;            // metadata, admin, reads
   bool mirror_group_offsets = true;               // commit positions to Kafka groups too
+  bool read_only = false;                         // reads only: no sidecar, writes refused
 };
 
 class KafkaEventBus final : public EventBus {
  public:
-  // Connects (RdKafkaClient) and opens the sidecar. Errors: kInvalidArgument for a bad
+  // Connects (RdKafkaClient) and opens the sidecar (none when read_only). Errors: kInvalidArgument for a bad
   // property or an empty bootstrap list; kIo for the sidecar (in use by another process, ...).
   static Result<std::unique_ptr<KafkaEventBus>> open(const KafkaBusOptions& options);
   // The same on any KafkaClient (unit tests use a fake).
@@ -93,6 +97,7 @@ class KafkaEventBus final : public EventBus {
   void bump(std::string_view topic) const;
   void mirror(const SidecarBatch& batch);
   void mirror_loop();
+  Status refuse_write() const;
 
   std::unique_ptr<KafkaClient> client_;
   std::unique_ptr<SidecarStore> sidecar_;

@@ -292,5 +292,42 @@ TEST_F(KafkaBusTest, FactoryOpensKafkaAndRejectsBadProperties) {
   EXPECT_NE(make_event_bus(bc).status().message().find("bus.kafka_bootstrap_servers"), std::string::npos);
 }
 
+
+TEST_F(KafkaBusTest, ReadOnlyBusReadsAndWaitsButWritesNothing) {
+  auto writer = open(options("writer"));
+  make_topic(*writer, "t", 4);
+  ASSERT_TRUE(writer->publish("t", "binance:BTC-USDT", "x").is_ok());
+  BusConfig bc;
+  bc.backend = "kafka";
+  bc.kafka_bootstrap_servers = cluster_->bootstrap();
+  bc.read_only = true;  // no data dir: nothing is kept locally
+  auto made = make_event_bus(bc);
+  ASSERT_TRUE(made.is_ok()) << made.status().to_string();
+  EventBus& ro = **made;
+  const int32_t p = topics::partition_for("binance:BTC-USDT", 4);
+  ASSERT_EQ(ro.topic("t")->partitions, 4);
+  EXPECT_EQ(*ro.end_offset("t", p), 1);
+  EXPECT_EQ(ro.read_one("t", p, 0)->value, "x");
+  // Another process's publish wakes it.
+  const uint64_t v0 = ro.data_version("t");
+  std::thread publisher([&] { ASSERT_TRUE(writer->publish("t", "binance:BTC-USDT", "y").is_ok()); });
+  EXPECT_NE(ro.wait_for_data("t", v0, 60 * kNsPerSec), v0);
+  publisher.join();
+  EXPECT_EQ(ro.read_one("t", p, 1)->value, "y");
+  // Writes are refused and change nothing; no positions or state of its own.
+  Status st = ro.publish("t", "k", "z");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("read-only"), std::string::npos) << st.message();
+  auto txn = ro.begin();
+  txn->append("t", "k", "z");
+  txn->put_state("ns", "k", "v");
+  EXPECT_EQ(txn->commit().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ro.create_topic({"u", 1, 0}).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(*ro.committed_offset("g", "t", p), 0);
+  EXPECT_FALSE(ro.get_state("ns", "k")->has_value());
+  EXPECT_EQ(*writer->end_offset("t", p), 2);
+  EXPECT_EQ(*writer->end_offset("t", topics::partition_for("k", 4)), topics::partition_for("k", 4) == p ? 2 : 0);
+}
+
 }  // namespace
 }  // namespace tickflow::bus::kafka
