@@ -415,6 +415,11 @@ void AlertEngine::on_quality(std::span<const QualityReading> readings, Timestamp
   impl_->on_quality(readings, now, out);
 }
 bool AlertEngine::wants_candles() const { return !impl_->candle_rules.empty(); }
+bool AlertEngine::wants_provisional_candles() const {
+  for (size_t i : impl_->candle_rules)
+    if (impl_->rules[i].confirm == Confirm::kLive) return true;
+  return false;
+}
 bool AlertEngine::wants_indicators() const { return !impl_->indicator_rules.empty(); }
 bool AlertEngine::wants_quality() const { return !impl_->quality_rules.empty(); }
 

@@ -56,6 +56,8 @@ class AlertEngine {
 
   // True when some rule reads this input (the processor skips decoding otherwise).
   bool wants_candles() const;
+  // True when some candle rule is confirm = live (provisional candles matter).
+  bool wants_provisional_candles() const;
   bool wants_indicators() const;
   bool wants_quality() const;
 

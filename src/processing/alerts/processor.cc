@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/codec.h"
+#include "core/record_scan.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -70,8 +73,25 @@ struct AlertProcessor::Batch {
   std::vector<std::tuple<std::string_view, int32_t, int64_t>> offsets;  // topic, partition, next
   TimestampNs publish_ts = 0;
   size_t consumed = 0;
-  uint64_t candles = 0, indicators = 0, undecodable = 0;
+  uint64_t candles = 0, indicators = 0, undecodable = 0, skipped = 0;
   bool empty() const { return alerts.empty() && state.empty() && offsets.empty(); }
+  // Nothing to publish or persist: only read positions moved.
+  bool positions_only() const { return alerts.empty() && state.empty(); }
+  // Takes over an earlier positions-only batch: its positions (unless this batch moved the same
+  // partition further) and its counts.
+  void absorb(const Batch& earlier) {
+    for (const auto& [topic, p, next] : earlier.offsets) {
+      const bool newer = std::any_of(offsets.begin(), offsets.end(), [&, t = topic, q = p](const auto& o) {
+        return std::get<0>(o) == t && std::get<1>(o) == q;
+      });
+      if (!newer) offsets.emplace_back(topic, p, next);
+    }
+    consumed += earlier.consumed;
+    candles += earlier.candles;
+    indicators += earlier.indicators;
+    undecodable += earlier.undecodable;
+    skipped += earlier.skipped;
+  }
 };
 
 AlertProcessor::AlertProcessor(bus::EventBus& bus, AlertProcessorConfig config, const Clock& clock,
@@ -136,6 +156,8 @@ Status AlertProcessor::open() {
   inputs_ = std::move(inputs);
   last_quality_ = clock_.now_ns();
   pending_.reset();
+  deferred_.reset();
+  last_commit_ = last_quality_;
   fatal_ = Status::ok();
   {
     std::lock_guard lock(mu_);
@@ -179,6 +201,9 @@ Result<size_t> AlertProcessor::run_once() {
 
 Result<size_t> AlertProcessor::step() {
   if (!fatal_.is_ok()) return fatal_;
+  // Records read by this step (a retried commit reports its batch again); a step that only
+  // commits deferred positions reports 0, so the loop goes idle.
+  std::optional<size_t> fresh;
   if (!pending_) {
     auto batch = std::make_unique<Batch>();
     Status s = build_batch(*batch);
@@ -186,7 +211,17 @@ Result<size_t> AlertProcessor::step() {
       set_health(HealthState::kDegraded, "reading input: " + s.to_string());
       return s;
     }
+    fresh = batch->consumed;
+    if (deferred_) {
+      batch->absorb(*deferred_);
+      deferred_.reset();
+    }
     if (batch->empty()) return size_t{0};
+    if (*fresh > 0 && batch->positions_only() &&
+        clock_.now_ns() - last_commit_ < config_.position_commit_interval) {
+      deferred_ = std::move(batch);
+      return *fresh;
+    }
     pending_ = std::move(batch);
   }
   Status s = commit_batch(*pending_);
@@ -207,9 +242,10 @@ Result<size_t> AlertProcessor::step() {
     set_health(HealthState::kDown, "commit failed, consumption stopped: " + s.to_string());
     return s;
   }
+  last_commit_ = clock_.now_ns();
   std::unique_ptr<Batch> done = std::move(pending_);
   after_commit(*done);
-  return done->consumed;
+  return fresh.value_or(done->consumed);
 }
 
 Status AlertProcessor::build_batch(Batch& b) {
@@ -231,16 +267,10 @@ Status AlertProcessor::build_batch(Batch& b) {
       read_status = bus_.read(in.topic, p, pos, budget, recs);
       if (!read_status.is_ok()) break;
       if (recs.empty()) continue;
-      for (const bus::Record& rec : recs) {
-        if (candles) {
-          auto c = codec::decode_candle(rec.value);
-          if (!c) {
-            ++b.undecodable;
-            continue;
-          }
-          engine_->on_candle(*c, b.alerts);
-          ++b.candles;
-        } else {
+      if (candles) {
+        evaluate_candles(recs, b);
+      } else {
+        for (const bus::Record& rec : recs) {
           auto r = codec::decode_indicators(rec.value);
           if (!r) {
             ++b.undecodable;
@@ -268,6 +298,43 @@ Status AlertProcessor::build_batch(Batch& b) {
   return read_status;
 }
 
+void AlertProcessor::evaluate_candles(const std::vector<bus::Record>& recs, Batch& b) {
+  const bool live = engine_->wants_provisional_candles();
+  // Newest first: decide what to evaluate and decode it; then evaluate oldest first.
+  newest_.clear();
+  size_t n = 0;
+  for (auto rec = recs.rbegin(); rec != recs.rend(); ++rec) {
+    const auto head = codec::peek_candle_head(rec->value);
+    auto series = newest_.end();
+    if (head) {
+      series = std::find_if(newest_.begin(), newest_.end(), [&](const Newest& s) {
+        return s.symbol == head->symbol && s.timeframe == head->timeframe && s.exchange == head->exchange;
+      });
+      if (head->status == CandleStatus::kProvisional &&
+          (!live || (series != newest_.end() && series->open_time >= head->open_time))) {
+        ++b.skipped;
+        continue;
+      }
+    }
+    if (n == candles_.size()) candles_.emplace_back();
+    if (!codec::decode_candle_into(rec->value, candles_[n]).is_ok()) {
+      ++b.undecodable;
+      continue;
+    }
+    ++n;
+    // Only a record that decodes supersedes earlier updates of its series.
+    if (!head) continue;
+    if (series == newest_.end()) {
+      newest_.push_back({head->exchange, head->symbol, head->timeframe, head->open_time});
+    } else {
+      series->open_time = std::max(series->open_time, head->open_time);
+    }
+  }
+  for (size_t k = n; k-- > 0;) engine_->on_candle(candles_[k], b.alerts);
+  b.candles += n;
+  newest_.clear();  // its views point into `recs`
+}
+
 Status AlertProcessor::commit_batch(const Batch& b) {
   auto txn = bus_.begin();
   for (const Alert& a : b.alerts) txn->append(topics::kProcessedAlerts, alert_key(a), codec::encode_alert(a, b.publish_ts));
@@ -293,6 +360,7 @@ void AlertProcessor::after_commit(const Batch& b) {
   }
   stats_.records += b.consumed;
   stats_.undecodable += b.undecodable;
+  stats_.skipped += b.skipped;
   stats_.firing += firing;
   stats_.resolved += resolved;
   ++stats_.commits;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -115,6 +116,21 @@ struct IndicatorProcessor::Batch {
   uint64_t closed = 0, undecodable = 0, warmups = 0;
 
   bool empty() const { return records.empty() && state.empty() && offsets.empty(); }
+  // Nothing to publish or persist: only read positions moved.
+  bool positions_only() const { return records.empty() && state.empty(); }
+  // Takes over an earlier positions-only batch: its positions (unless this batch moved the same
+  // partition further) and its counts.
+  void absorb(const Batch& earlier) {
+    for (const auto& [p, next] : earlier.offsets) {
+      const bool newer = std::any_of(offsets.begin(), offsets.end(), [p = p](const auto& o) { return o.first == p; });
+      if (!newer) offsets.emplace_back(p, next);
+    }
+    consumed += earlier.consumed;
+    for (size_t i = 0; i < kOutcomes; ++i) outcomes[i] += earlier.outcomes[i];
+    closed += earlier.closed;
+    undecodable += earlier.undecodable;
+    warmups += earlier.warmups;
+  }
 };
 
 IndicatorProcessor::IndicatorProcessor(bus::EventBus& bus, const storage::CandleStore& store,
@@ -177,6 +193,8 @@ Status IndicatorProcessor::open() {
   read_pos_ = positions;
   next_partition_ = 0;
   pending_.reset();
+  deferred_.reset();
+  last_commit_ = clock_.now_ns();
   fatal_ = Status::ok();
   {
     std::lock_guard lock(mu_);
@@ -224,6 +242,9 @@ Result<size_t> IndicatorProcessor::run_once() {
 
 Result<size_t> IndicatorProcessor::step() {
   if (!fatal_.is_ok()) return fatal_;
+  // Records read by this step (a retried commit reports its batch again); a step that only
+  // commits deferred positions reports 0, so the loop goes idle.
+  std::optional<size_t> fresh;
   if (!pending_) {
     auto batch = std::make_unique<Batch>();
     Status s = build_batch(*batch);
@@ -231,7 +252,17 @@ Result<size_t> IndicatorProcessor::step() {
       set_health(HealthState::kDegraded, "reading normalized.ohlcv: " + s.to_string());
       return s;
     }
+    fresh = batch->consumed;
+    if (deferred_) {
+      batch->absorb(*deferred_);
+      deferred_.reset();
+    }
     if (batch->empty()) return size_t{0};
+    if (*fresh > 0 && batch->positions_only() &&
+        clock_.now_ns() - last_commit_ < config_.position_commit_interval) {
+      deferred_ = std::move(batch);
+      return *fresh;
+    }
     pending_ = std::move(batch);
   }
   auto wall0 = std::chrono::steady_clock::now();
@@ -254,9 +285,10 @@ Result<size_t> IndicatorProcessor::step() {
     set_health(HealthState::kDown, "commit failed, consumption stopped: " + s.to_string());
     return s;
   }
+  last_commit_ = clock_.now_ns();
   std::unique_ptr<Batch> done = std::move(pending_);
   after_commit(*done);
-  return done->consumed;
+  return fresh.value_or(done->consumed);
 }
 
 SeriesIndicators* IndicatorProcessor::series_for(const Candle& c, Batch& b) {

@@ -11,7 +11,8 @@
 // series the batch changed (namespace "processor.indicators", key = series key) and the group's
 // next offsets. A kill -9 at any instant leaves all or none; a restart restores the series from
 // the committed blobs and resumes at the committed offsets, so it publishes exactly the records
-// an uninterrupted run publishes.
+// an uninterrupted run publishes. A batch that changed nothing (provisional updates only) is
+// folded into the next commit instead (position_commit_interval): fewer writes to the bus.
 //
 // Warm-up: when a series is first seen (no state, or the configured spec changed so its saved
 // state does not restore), the last warmup_bars() closed candles before the candle being
@@ -61,6 +62,11 @@ struct IndicatorProcessorConfig {
   // While the input trickles, at most one batch per interval (indicator records are at most this
   // much later; a backlog is read back to back). 0 = a batch per wake-up.
   DurationNs min_step_interval = 5 * kNsPerMs;
+  // A batch that changed nothing (only provisional updates skipped, replays ignored) is not
+  // committed on its own: its positions go with the next batch that publishes, at the latest
+  // after this interval of the clock, or when the input is drained (a crash replays those
+  // records, which again change nothing). 0 = commit every batch.
+  DurationNs position_commit_interval = 1 * kNsPerSec;
 
   // kInvalidArgument naming the key ("indicators.spec", "indicators.timeframes.1h") and the
   // parser's reason.
@@ -130,6 +136,8 @@ class IndicatorProcessor {
   std::vector<int64_t> read_pos_;
   int32_t next_partition_ = 0;
   std::unique_ptr<Batch> pending_;
+  std::unique_ptr<Batch> deferred_;  // positions of batches that changed nothing, not committed yet
+  TimestampNs last_commit_ = 0;      // clock time of the last commit (or of open())
   Status fatal_;
 
   mutable std::mutex mu_;

@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/codec.h"
+#include "core/record_scan.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
 
@@ -188,12 +188,12 @@ Result<size_t> QualityMonitor::step() {
     {
       std::lock_guard lock(mu_);
       for (const bus::Record& rec : recs_) {
-        auto trade = codec::decode_trade(rec.value);
-        if (!trade.is_ok() || trade->symbol.empty()) {
+        // Into a reused Trade, without a protobuf message: no allocation per record.
+        if (!codec::decode_trade_into(rec.value, trade_).is_ok() || trade_.symbol.empty()) {
           ++undecodable;  // the candle processor dead-letters these
           continue;
         }
-        checker_->on_trade(*trade, now);
+        checker_->on_trade(trade_, now);
         ++trades;
       }
       stats_.records += recs_.size();

@@ -41,6 +41,7 @@
 #include "core/clock.h"
 #include "core/health.h"
 #include "core/result.h"
+#include "core/trade.h"
 #include "processing/quality/checker.h"
 
 namespace tickflow::quality {
@@ -117,6 +118,7 @@ class QualityMonitor {
   TimestampNs last_tick_ = 0;
   std::vector<uint64_t> last_frames_;
   std::vector<bus::Record> recs_;
+  Trade trade_;  // decoded in place, record after record
 
   mutable std::mutex mu_;  // guards everything below
   std::unique_ptr<QualityChecker> checker_;

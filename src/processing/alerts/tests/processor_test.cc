@@ -187,6 +187,101 @@ TEST(AlertProcessor, ThreadedQualityRulesOnTheTimer) {
   EXPECT_EQ(proc.health().name, "alerts");
 }
 
+int64_t committed_records(const InMemoryBus& bus, std::string_view group, std::string_view topic) {
+  int64_t n = 0;
+  auto t = bus.topic(topic);
+  for (int32_t p = 0; t && p < t->partitions; ++p) n += *bus.committed_offset(group, topic, p);
+  return n;
+}
+
+// A live rule sees the newest provisional update of each series in a batch; closed candles are
+// evaluated in order. Superseded updates are skipped, and so are all provisional updates when
+// no rule is live.
+TEST(AlertProcessor, LiveRulesEvaluateTheNewestProvisionalUpdateOfEachSeries) {
+  InMemoryBus bus(kDefault);
+  ManualClock clock;
+  clock.set(kT0);
+  AlertRule cross = rule("cross", RuleKind::kCrossAbove);
+  cross.level = 100;
+  cross.confirm = Confirm::kLive;
+  AlertProcessorConfig cfg;
+  cfg.rules = {validated(cross)};
+  AlertProcessor proc(bus, cfg, clock);
+  for (const char* symbol : {"BTC-USDT", "ETH-USDT", "SOL-USDT"}) publish(bus, candle(0, "98", "1", CandleStatus::kFinal, symbol));
+  ASSERT_TRUE(proc.run_once().is_ok());  // every series armed below the level
+  // BTC flaps above and back within the batch: only its newest update (99) is evaluated.
+  publish(bus, candle(1, "103", "1", CandleStatus::kProvisional, "BTC-USDT"));
+  publish(bus, candle(1, "98", "1", CandleStatus::kProvisional, "BTC-USDT"));
+  publish(bus, candle(1, "99", "1", CandleStatus::kProvisional, "BTC-USDT"));
+  // ETH ends above: fires on the newest update.
+  publish(bus, candle(1, "98", "1", CandleStatus::kProvisional, "ETH-USDT"));
+  publish(bus, candle(1, "103", "1", CandleStatus::kProvisional, "ETH-USDT"));
+  // SOL: a closed candle is never skipped; the provisional before it (same bar) is superseded,
+  // the one after it (next bar) is evaluated after it.
+  publish(bus, candle(1, "97", "1", CandleStatus::kProvisional, "SOL-USDT"));
+  publish(bus, candle(1, "103", "1", CandleStatus::kFinal, "SOL-USDT"));
+  publish(bus, candle(2, "98", "1", CandleStatus::kProvisional, "SOL-USDT"));
+  drain(proc);
+  const std::string bar1 = std::to_string((kT0 + kMin) / kNsPerMs);
+  EXPECT_EQ(sorted(alert_ids(bus)), sorted({"cross:binance:ETH-USDT:1m:" + bar1 + ":firing",
+                                            "cross:binance:SOL-USDT:1m:" + bar1 + ":firing",
+                                            "cross:binance:SOL-USDT:1m:" + bar1 + ":resolved"}));
+  EXPECT_EQ(proc.stats().skipped, 4u);
+  EXPECT_EQ(proc.stats().records, 11u);
+
+  // The same input with a close rule: no provisional update is decoded.
+  InMemoryBus quiet(kDefault);
+  for (const auto& rec : bus.records(topics::kNormalizedOhlcv))
+    ASSERT_TRUE(quiet.publish(topics::kNormalizedOhlcv, rec.key, rec.value).is_ok());
+  cross.confirm = Confirm::kClose;
+  cfg.rules = {validated(cross)};
+  AlertProcessor closed(quiet, cfg, clock);
+  drain(closed);
+  EXPECT_EQ(closed.stats().skipped, 7u);
+  EXPECT_EQ(sorted(alert_ids(quiet)), sorted({"cross:binance:SOL-USDT:1m:" + bar1 + ":firing"}));
+}
+
+// Batches that change nothing are not committed one by one: their positions go with the next
+// commit, after position_commit_interval, or when the input is drained.
+TEST(AlertProcessor, BatchesThatChangeNothingShareACommit) {
+  InMemoryBus bus(kDefault);
+  ManualClock clock;
+  clock.set(kT0);
+  AlertProcessorConfig cfg;
+  cfg.rules = stage_rules();
+  cfg.max_batch = 3;
+  AlertProcessor proc(bus, cfg, clock);
+  for (int i = 0; i < 9; ++i) publish(bus, candle(0, "98", "1", CandleStatus::kProvisional));
+  for (int k = 0; k < 3; ++k) {
+    auto r = proc.run_once();
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_EQ(*r, 3u);
+  }
+  EXPECT_EQ(proc.stats().commits, 0u);
+  EXPECT_EQ(committed_records(bus, "alerts", topics::kNormalizedOhlcv), 0);
+  EXPECT_FALSE(proc.caught_up());
+  auto r = proc.run_once();  // drained: the positions are committed, and the loop may go idle
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(*r, 0u);
+  EXPECT_EQ(proc.stats().commits, 1u);
+  EXPECT_EQ(proc.stats().records, 9u);
+  EXPECT_EQ(committed_records(bus, "alerts", topics::kNormalizedOhlcv), 9);
+  EXPECT_TRUE(proc.caught_up());
+  // After the interval, a batch that changed nothing is committed at once.
+  clock.advance(cfg.position_commit_interval);
+  publish(bus, candle(0, "98", "1", CandleStatus::kProvisional));
+  ASSERT_TRUE(proc.run_once().is_ok());
+  EXPECT_EQ(proc.stats().commits, 2u);
+  // A batch with a state change carries the deferred positions with it.
+  publish(bus, candle(0, "98", "1", CandleStatus::kProvisional));
+  ASSERT_TRUE(proc.run_once().is_ok());
+  EXPECT_EQ(proc.stats().commits, 2u);
+  publish(bus, candle(0, "98"));
+  ASSERT_TRUE(proc.run_once().is_ok());
+  EXPECT_EQ(proc.stats().commits, 3u);
+  EXPECT_EQ(committed_records(bus, "alerts", topics::kNormalizedOhlcv), 12);
+}
+
 TEST(AlertProcessor, InvalidRulesAreRejectedAtStart) {
   InMemoryBus bus(kDefault);
   ManualClock clock;

@@ -146,6 +146,39 @@ TEST(IndicatorProcessor, ValuesEqualABatchIndicatorSetPerSeries) {
   EXPECT_TRUE(p.caught_up());
 }
 
+// Provisional updates change nothing: their batches are not committed one by one but with the
+// next batch that publishes, or once the input is drained.
+TEST(IndicatorProcessor, ProvisionalOnlyBatchesShareACommit) {
+  InMemoryBus bus(InMemoryBus::InitialTopics::kDefault);
+  ManualClock clock(kT0 * kNsPerMs);
+  FakeCandleStore store;
+  IndicatorProcessorConfig cfg = small_config();
+  cfg.max_batch = 4;
+  for (int i = 0; i < 12; ++i) publish(bus, candle(0, "BTC-USDT", CandleStatus::kProvisional));
+  IndicatorProcessor p(bus, store, cfg, clock);
+  for (int k = 0; k < 3; ++k) {
+    auto r = p.run_once();
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_EQ(*r, 4u);
+  }
+  EXPECT_EQ(p.stats().commits, 0u);
+  EXPECT_FALSE(p.caught_up());
+  publish(bus, candle(0, "BTC-USDT"));  // a closed candle: published with the deferred positions
+  ASSERT_TRUE(p.run_once().is_ok());
+  EXPECT_EQ(p.stats().commits, 1u);
+  EXPECT_EQ(p.stats().records_in, 13u);
+  EXPECT_TRUE(p.caught_up());
+  publish(bus, candle(1, "BTC-USDT", CandleStatus::kProvisional));
+  ASSERT_TRUE(p.run_once().is_ok());
+  EXPECT_FALSE(p.caught_up());
+  auto r = p.run_once();  // drained: the positions are committed
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(*r, 0u);
+  EXPECT_EQ(p.stats().commits, 2u);
+  EXPECT_TRUE(p.caught_up());
+  EXPECT_EQ(published(bus).size(), 1u);
+}
+
 // Runs the same input through an uninterrupted processor and through processors re-created
 // every `cut` batches (uncommitted work dropped, as by kill -9): identical records.
 TEST(IndicatorProcessor, RestartAtAnyBatchGivesTheSameRecords) {
