@@ -1,12 +1,14 @@
 // pg_bench: the PostgreSQL store's write throughput and read latency against a real
 // PostgreSQL 15 it starts (tests/servers/postgres_server.h, loopback, temp dir).
 //
-//   candles/loader   HistoricalLoader::run_once over an in-memory normalized.ohlcv (60
-//                    partitions): decode + PgCandleStore::write (COPY into the temp staging table,
-//                    INSERT ... ON CONFLICT keeping the highest precedence, positions, one txn)
+//   candles/loader   HistoricalLoader (its writer threads, --writers, default the store's 2) over
+//                    an in-memory normalized.ohlcv (60 partitions): decode + PgCandleStore::write
+//                    (probe of stored keys, binary COPY of the new ones straight into ohlcv, the
+//                    others through the staging upsert keeping the highest precedence, positions,
+//                    one txn per batch and writer)
 //   candles/store    PgCandleStore::write alone, per batch size (fresh rows)
 //   candles/replay   the same batches again: every row conflicts (ON CONFLICT DO UPDATE path)
-//   trades/loader    TradeLoader::run_once over an in-memory raw.market-data (30 partitions)
+//   trades/loader    TradeLoader (its writer threads) over an in-memory raw.market-data (30 partitions)
 //   trades/store     PgCandleStore::write_trades alone
 //   GET /ohlcv       ApiHandler (in-process, as bench/cache does for /latest) on the PG store:
 //                    /ohlcv/binance/S{i}-USDT/1m?limit=1000, one client thread, p50/p99/max
@@ -15,10 +17,11 @@
 // processes (from /proc), which does not depend on what else the machine runs.
 // The server runs with durable settings (fsync, synchronous_commit and full_page_writes on:
 // the test defaults are overridden) unless --fast is given.
-// Run: build-pg/bench/pg/pg_bench [--candles N] [--trades N] [--queries N] [--fast]
+// Run: build-pg/bench/pg/pg_bench [--candles N] [--trades N] [--queries N] [--fast] [--writers N]
 //      [--set name=value]... (extra server settings) [--pg-log FILE] (keep the server's log)
 #include <dirent.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,12 +32,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bus/testing/in_memory_bus.h"
 #include "core/codec.h"
 #include "core/topics.h"
 #include "serving/api.h"
+#include "serving/candle_json.h"
 #include "storage/loader.h"
 #include "storage/postgres/pg_candle_store.h"
 #include "storage/trade_loader.h"
@@ -164,20 +169,40 @@ void report(const char* name, int64_t rows, const Measure& m) {
   std::fflush(stdout);
 }
 
-void print_latency(const char* name, std::vector<double>& us) {
+// Wall-clock percentiles; with `cpu_us` (CPU microseconds of this thread per request) and
+// `server_us` (the server processes' CPU per request) also the load-independent cost.
+void print_latency(const char* name, std::vector<double>& us, const std::vector<double>* cpu_us = nullptr,
+                   double server_us = -1) {
   std::sort(us.begin(), us.end());
-  std::printf("%-38s %6zu requests: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", name, us.size(),
+  std::printf("%-38s %6zu requests: p50 %.2f ms, p99 %.2f ms, max %.2f ms", name, us.size(),
               us[us.size() / 2] / 1000, us[std::min(us.size() - 1, us.size() * 99 / 100)] / 1000, us.back() / 1000);
+  if (cpu_us && !cpu_us->empty()) {
+    std::vector<double> c = *cpu_us;
+    std::sort(c.begin(), c.end());
+    double sum = 0;
+    for (double v : c) sum += v;
+    std::printf(" | cpu/request: client mean %.3f ms (p50 %.3f)", sum / static_cast<double>(c.size()) / 1000,
+                c[c.size() / 2] / 1000);
+    if (server_us >= 0) std::printf(" + server %.3f ms", server_us / 1000);
+  }
+  std::printf("\n");
   std::fflush(stdout);
 }
 
+// CPU time of the calling thread, microseconds (load-independent, unlike the wall clock).
+double thread_cpu_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+// Runs the loader's writers on their own threads (as in production) until every partition is
+// stored.
 template <typename Loader>
 void drain(Loader& loader) {
-  for (;;) {
-    auto r = loader.run_once();
-    if (!r) die("loader batch", r.status());
-    if (*r == 0) break;
-  }
+  if (Status st = loader.start(); !st) die("loader start", st);
+  while (!loader.caught_up()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  loader.stop();
 }
 
 struct Args {
@@ -185,6 +210,7 @@ struct Args {
   int64_t trades = 1'000'000;
   int queries = 2000;
   bool fast = false;
+  size_t writers = 0;                 // loader writers; 0 = the store's write_parallelism()
   std::vector<std::string> settings;  // --set name=value: extra server settings (experiments)
   std::string pg_log;                 // --pg-log FILE: copy the server's log there at the end
 };
@@ -204,10 +230,11 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--trades") a.trades = std::atoll(next());
     else if (k == "--queries") a.queries = std::atoi(next());
     else if (k == "--fast") a.fast = true;
+    else if (k == "--writers") a.writers = static_cast<size_t>(std::atoll(next()));
     else if (k == "--set") a.settings.push_back(next());
     else if (k == "--pg-log") a.pg_log = next();
     else {
-      std::fprintf(stderr, "usage: pg_bench [--candles N] [--trades N] [--queries N] [--fast] [--set name=value]... [--pg-log FILE]\n");
+      std::fprintf(stderr, "usage: pg_bench [--candles N] [--trades N] [--queries N] [--fast] [--writers N] [--set name=value]... [--pg-log FILE]\n");
       std::exit(2);
     }
   }
@@ -274,10 +301,13 @@ int run_with(const Args& args, testing::PostgresServer& server) {
       }
       if (Status st = tx->commit(); !st) die("bus commit", st);
     }
-    storage::HistoricalLoader loader(bus, store);
+    storage::LoaderConfig lc;
+    lc.writers = args.writers;
+    storage::HistoricalLoader loader(bus, store, lc);
     const Measure m;
     drain(loader);
-    report("candles/loader (batch 5000)", args.candles, m);
+    const std::string name = "candles/loader (5000, " + std::to_string(loader.writers()) + " wr)";
+    report(name.c_str(), args.candles, m);
     const std::string n = server.query("SELECT count(*) FROM ohlcv");
     if (n != std::to_string(args.candles)) {
       std::fprintf(stderr, "pg_bench: ohlcv has %s rows, expected %lld\n", n.c_str(),
@@ -320,10 +350,13 @@ int run_with(const Args& args, testing::PostgresServer& server) {
       }
       if (Status st = tx->commit(); !st) die("bus commit", st);
     }
-    storage::TradeLoader loader(bus, store);
+    storage::TradeLoaderConfig tc;
+    tc.writers = args.writers;
+    storage::TradeLoader loader(bus, store, tc);
     const Measure m;
     drain(loader);
-    report("trades/loader (batch 20000)", args.trades, m);
+    const std::string name = "trades/loader (20000, " + std::to_string(loader.writers()) + " wr)";
+    report(name.c_str(), args.trades, m);
     const std::string n = server.query("SELECT count(*) FROM trades");
     if (n != std::to_string(args.trades)) {
       std::fprintf(stderr, "pg_bench: trades has %s rows, expected %lld\n", n.c_str(),
@@ -352,33 +385,58 @@ int run_with(const Args& args, testing::PostgresServer& server) {
   {
     (void)server.query("VACUUM ANALYZE");
     serving::ApiHandler api(store, {});
-    std::vector<double> us;
+    std::vector<double> us, cpu;
     us.reserve(static_cast<size_t>(args.queries));
+    cpu.reserve(static_cast<size_t>(args.queries));
+    CpuTimes cpu0;
     for (int i = -100; i < args.queries; ++i) {  // 100 warm-up requests
+      if (i == 0) cpu0 = cpu_times(g_postmaster);
       const std::string target = "/ohlcv/binance/" + symbol((i + 100) % kSeries) + "/1m?limit=1000";
+      const double c0 = thread_cpu_us();
       const auto t0 = Clock::now();
       serving::HttpResponse r = api.handle({"GET", target, ""});
       const double t = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+      const double c = thread_cpu_us() - c0;
       if (r.status != 200 || r.body.size() < 100'000) {
         std::fprintf(stderr, "pg_bench: unexpected answer %d (%zu bytes): %s\n", r.status, r.body.size(),
                      r.body.substr(0, 200).c_str());
         return 1;
       }
-      if (i >= 0) us.push_back(t);
+      if (i >= 0) {
+        us.push_back(t);
+        cpu.push_back(c);
+      }
     }
-    print_latency("GET /ohlcv/binance/S*/1m?limit=1000", us);
-    // The store's part of it: PgCandleStore::query alone (SQL + row decoding, no JSON).
+    const double server_us =
+        (cpu_times(g_postmaster).server - cpu0.server) * 1e6 / static_cast<double>(args.queries);
+    print_latency("GET /ohlcv/binance/S*/1m?limit=1000", us, &cpu, server_us);
+    // The store's part of it: PgCandleStore::query alone (SQL + row decoding, no JSON), then the
+    // JSON of its answer alone (the handler's serialization, no SQL).
     us.clear();
+    cpu.clear();
+    std::vector<double> json_us, json_cpu;
+    cpu0 = cpu_times(g_postmaster);
     for (int i = 0; i < args.queries; ++i) {
       storage::CandleQuery q;
       q.symbol = symbol(i % kSeries);
       q.timeframe = *Timeframe::parse("1m");
+      const double c0 = thread_cpu_us();
       const auto t0 = Clock::now();
       auto r = store.query(q);
       us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      cpu.push_back(thread_cpu_us() - c0);
       if (!r || r->size() != 1000) die("query", r ? Status::internal("short answer") : r.status());
+      const double j0 = thread_cpu_us();
+      const auto t1 = Clock::now();
+      std::string body;
+      body.reserve(128 + r->size() * 560);
+      for (const Candle& c : *r) serving::append_candle_json(body, c);
+      json_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t1).count());
+      json_cpu.push_back(thread_cpu_us() - j0);
     }
-    print_latency("  of which PgCandleStore::query", us);
+    print_latency("  of which PgCandleStore::query", us, &cpu,
+                  (cpu_times(g_postmaster).server - cpu0.server) * 1e6 / static_cast<double>(args.queries));
+    print_latency("  of which JSON of 1000 candles", json_us, &json_cpu);
   }
   return 0;
 }

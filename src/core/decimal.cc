@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+
+#include "core/text_writer.h"
 
 namespace tickflow {
 namespace {
@@ -35,22 +38,67 @@ struct Pow10Table {
 };
 constexpr Pow10Table kPow10_128;
 
-void append_scaled(std::string& out, int128 units, int scale) {
-  char buf[64];
-  int n = 0;
-  bool neg = units < 0;
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// Writes the decimal digits of v backwards ending at `end`, at least `min_digits` of them
+// (zero-padded); returns the first digit.
+char* digits_backward(char* end, uint64_t v, int min_digits) {
+  char* p = end;
+  while (v >= 100) {
+    const auto pair = static_cast<size_t>(v % 100) * 2;
+    v /= 100;
+    p -= 2;
+    std::memcpy(p, kDigitPairs + pair, 2);
+  }
+  if (v >= 10) {
+    p -= 2;
+    std::memcpy(p, kDigitPairs + static_cast<size_t>(v) * 2, 2);
+  } else {
+    *--p = static_cast<char>('0' + v);
+  }
+  while (end - p < min_digits) *--p = '0';
+  return p;
+}
+
+// units * 10^-scale as text ("-0.00012300", "43000.64000000", "5"): at least one digit before
+// the point, exactly `scale` after it. Written at p; returns the end. At most 41 bytes.
+char* write_scaled(char* p, int128 units, int scale) {
+  constexpr uint64_t k1e19 = 10000000000000000000ULL;
+  // Valid values have 0..36 decimals; anything else must not write past the 41-byte bound.
+  scale = std::clamp(scale, 0, 38);
+  const bool neg = units < 0;
   unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(units + 1)) + 1
                             : static_cast<unsigned __int128>(units);
-  do {
-    buf[n++] = static_cast<char>('0' + static_cast<int>(u % 10));
-    u /= 10;
-  } while (u != 0);
-  while (n <= scale) buf[n++] = '0';  // at least one digit before the point
-  if (neg) out.push_back('-');
-  for (int i = n - 1; i >= 0; --i) {
-    out.push_back(buf[i]);
-    if (i == scale && scale > 0) out.push_back('.');
+  char buf[48];
+  char* const end = buf + sizeof buf;
+  char* first = end;
+  // At most two 19-digit chunks below the top one (2^128 < 10^39): 64-bit arithmetic after
+  // one or two 128-bit divisions instead of one per digit.
+  while (u > UINT64_MAX) {
+    const auto low = static_cast<uint64_t>(u % k1e19);
+    u /= k1e19;
+    first = digits_backward(first, low, 19);
   }
+  first = digits_backward(first, static_cast<uint64_t>(u), scale + 1 - static_cast<int>(end - first));
+  if (neg) *p++ = '-';
+  const auto n = static_cast<size_t>(end - first);
+  const auto frac = static_cast<size_t>(scale);
+  std::memcpy(p, first, n - frac);
+  p += n - frac;
+  if (frac > 0) {
+    *p++ = '.';
+    std::memcpy(p, end - frac, frac);
+    p += frac;
+  }
+  return p;
+}
+
+void append_scaled(std::string& out, int128 units, int scale) {
+  char buf[48];
+  out.append(buf, write_scaled(buf, units, scale));
 }
 
 int128 round_div(int128 num, int128 den) {
@@ -60,8 +108,31 @@ int128 round_div(int128 num, int128 den) {
   int128 ad = den < 0 ? -den : den;
   int128 q = an / ad;
   int128 r = an % ad;
-  if (r * 2 >= ad) ++q;
+  if (r >= ad - r) ++q;  // r * 2 >= ad, without overflow for |den| above 2^126
   return neg ? -q : q;
+}
+
+// round_div(num * 10^shift, den) when that product does not fit int128: long division, one
+// decimal digit at a time. Saturates at the int64 range (no Decimal holds more).
+int128 round_div_pow10(int128 num, int shift, int128 den) {
+  using u128 = unsigned __int128;
+  const bool neg = (num < 0) != (den < 0);
+  const u128 n = num < 0 ? -static_cast<u128>(num) : static_cast<u128>(num);
+  const u128 d = den < 0 ? -static_cast<u128>(den) : static_cast<u128>(den);
+  constexpr u128 kMax = static_cast<u128>(INT64_MAX);
+  u128 q = n / d, r = n % d;
+  if (d > ~u128(0) / 10) return 0;  // |den| >= 3.4e37: beyond every parsed value (37 digits)
+  for (int i = 0; i < shift && q <= kMax; ++i) {
+    r *= 10;
+    q = q * 10 + r / d;
+    r %= d;
+  }
+  if (q > kMax) {
+    q = kMax;
+  } else if (r >= d - r) {  // r * 2 >= d without overflow
+    ++q;
+  }
+  return neg ? -static_cast<int128>(q) : static_cast<int128>(q);
 }
 
 }  // namespace
@@ -217,9 +288,26 @@ Decimal WideDecimal::divide(const WideDecimal& den, int out_scale) const noexcep
         break;
       }
     }
-    if (shift > 0) num *= kPow10_128.v[shift];
+    // Scales from outside (a decoded bus record: up to 36 decimals each) can need 10^shift
+    // beyond the table or a product beyond int128: long division then (fuzz/codec_fuzz.cc).
+    int128 scaled;
+    if (shift > 38 || (shift > 0 && __builtin_mul_overflow(num, kPow10_128.v[shift], &scaled)))
+      return Decimal(static_cast<int64_t>(round_div_pow10(num, shift, d)), out_scale);
+    if (shift > 0) num = scaled;
   } else {
-    d *= kPow10_128.v[-shift];
+    int128 scaled;
+    if (__builtin_mul_overflow(d, kPow10_128.v[-shift], &scaled)) {
+      // |den| * 10^-shift is beyond int128, so above |num|: the quotient is below 1 and
+      // rounds to 0, or to +-1 when it is at least one half.
+      using u128 = unsigned __int128;
+      const u128 an = num < 0 ? -static_cast<u128>(num) : static_cast<u128>(num);
+      const u128 ad = d < 0 ? -static_cast<u128>(d) : static_cast<u128>(d);
+      u128 big;
+      const bool half =
+          !__builtin_mul_overflow(ad, static_cast<u128>(kPow10_128.v[-shift]), &big) && 2 * an >= big;
+      return Decimal(half ? ((num < 0) != (d < 0) ? -1 : 1) : 0, out_scale);
+    }
+    d = scaled;
   }
   int128 q = round_div(num, d);
   return Decimal(static_cast<int64_t>(q), out_scale);
@@ -254,6 +342,24 @@ std::string WideDecimal::to_string() const {
 }
 
 void WideDecimal::append_to(std::string& out) const { append_scaled(out, units_, scale_); }
+
+char* write_decimal(char* p, const Decimal& d) { return write_scaled(p, d.units(), d.scale()); }
+
+char* write_decimal(char* p, const WideDecimal& d) { return write_scaled(p, d.units(), d.scale()); }
+
+char* write_decimal_trimmed(char* p, const WideDecimal& d, int min_scale) {
+  char* const start = p;
+  char* end = write_scaled(p, d.units(), d.scale());
+  // trimmed() drops trailing zero decimals while the scale is above min_scale; on the text
+  // that is dropping trailing '0's of the fraction (and the point when no decimal is left).
+  int scale = d.scale();
+  while (scale > min_scale && end[-1] == '0') {
+    --end;
+    --scale;
+  }
+  if (scale == 0 && d.scale() > 0 && end > start && end[-1] == '.') --end;
+  return end;
+}
 
 int compare(const WideDecimal& a, const WideDecimal& b) noexcept {
   int s = std::max(a.scale_, b.scale_);

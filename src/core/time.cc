@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "core/text_writer.h"
+
 namespace tickflow {
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -92,7 +94,55 @@ std::string format_iso8601_ms(TimestampNs ts) {
   return s;
 }
 
-void append_iso8601_ms(std::string& out, TimestampNs ts) { append_iso(out, ts, 3); }
+namespace {
+constexpr char kPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+inline char* pair(char* p, unsigned v) {  // v < 100
+  p[0] = kPairs[2 * v];
+  p[1] = kPairs[2 * v + 1];
+  return p + 2;
+}
+}  // namespace
+
+char* write_iso8601_ms(char* p, TimestampNs ts) {
+  int64_t days = ts / kNsPerDay;
+  int64_t rem = ts % kNsPerDay;
+  if (rem < 0) {
+    rem += kNsPerDay;
+    --days;
+  }
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  // int64 nanoseconds span the years 1677..2262: always four digits.
+  const auto year = static_cast<unsigned>(y);
+  p = pair(p, year / 100 % 100);
+  p = pair(p, year % 100);
+  *p++ = '-';
+  p = pair(p, m);
+  *p++ = '-';
+  p = pair(p, d);
+  *p++ = 'T';
+  const auto secs = static_cast<unsigned>(rem / kNsPerSec);
+  p = pair(p, secs / 3600);
+  *p++ = ':';
+  p = pair(p, secs / 60 % 60);
+  *p++ = ':';
+  p = pair(p, secs % 60);
+  *p++ = '.';
+  const auto ms = static_cast<unsigned>(rem % kNsPerSec / kNsPerMs);
+  *p++ = static_cast<char>('0' + ms / 100);
+  p = pair(p, ms % 100);
+  *p++ = 'Z';
+  return p;
+}
+
+void append_iso8601_ms(std::string& out, TimestampNs ts) {
+  char buf[kIso8601MsChars];
+  out.append(buf, write_iso8601_ms(buf, ts));
+}
 
 std::string format_iso8601_ns(TimestampNs ts) {
   std::string s;
@@ -151,6 +201,10 @@ Result<TimestampNs> parse_iso8601(std::string_view s) {
   }
   int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_s;
+  // TimestampNs holds 1677-09-21 .. 2262-04-11; a later or earlier time is out of range (the
+  // product below would overflow: found by fuzz/coinbase_fuzz.cc).
+  constexpr int64_t kMaxSecs = INT64_MAX / kNsPerSec - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return bad();
   return secs * kNsPerSec + frac_ns;
 }
 

@@ -1,115 +1,89 @@
 #include "serving/candle_json.h"
 
-#include <charconv>
-#include <cmath>
-
-#include "core/time.h"
+#include "core/text_writer.h"
+#include "serving/json_writer.h"
 
 namespace tickflow::serving {
 
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
+  json::append_bounded(out, json::string_bound(s), [&](char* p) { return json::put_string(p, s); });
 }
 
 void append_json_double(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  std::string_view text(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
-  out += text;
-  if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+  json::append_bounded(out, json::kMaxDoubleChars, [&](char* p) { return json::put_double(p, v); });
 }
 
 namespace {
 
-void key(std::string& out, std::string_view k) {
-  out += '"';
-  out += k;  // keys are ASCII literals
-  out += "\":";
+// The fixed text of a candle object (keys and punctuation) and the bounds of its values.
+constexpr size_t kCandleKeysChars = 400;  // put_candle's literals: 288 bytes
+constexpr size_t kCandleValuesBound = 2 * (kIso8601MsChars + json::kMaxIntChars) +
+                                      5 * kDecimalMaxChars + 4 * kWideDecimalMaxChars +
+                                      5 * json::kMaxIntChars + json::kMaxDoubleChars +
+                                      json::string_bound("provisional");
+
+// `"time":"...","time_ms":n,` for a key literal such as "\"open_time\":\"".
+char* put_time(char* p, std::string_view key_quote, std::string_view ms_key, TimestampNs ts) {
+  p = json::put(p, key_quote);
+  p = write_iso8601_ms(p, ts);
+  p = json::put(p, ms_key);
+  p = json::put_int(p, ts / kNsPerMs);
+  *p++ = ',';
+  return p;
 }
 
-void int_field(std::string& out, std::string_view k, int64_t v) {
-  key(out, k);
-  out += std::to_string(v);
-  out += ',';
-}
-
-template <typename D>
-void decimal_field(std::string& out, std::string_view k, const D& d) {
-  key(out, k);
-  out += '"';
-  d.append_to(out);
-  out += "\",";
-}
-
-void time_fields(std::string& out, std::string_view k, TimestampNs ts) {
-  key(out, k);
-  out += '"';
-  append_iso8601_ms(out, ts);
-  out += "\",";
-  std::string ms_key(k);
-  ms_key += "_ms";
-  int_field(out, ms_key, ts / kNsPerMs);
+char* put_candle(char* p, const Candle& c) {
+  p = put_time(p, "{\"open_time\":\"", "\",\"open_time_ms\":", c.open_time);
+  p = put_time(p, "\"close_time\":\"", "\",\"close_time_ms\":", c.close_time);
+  p = json::put(p, "\"open\":\"");
+  p = write_decimal(p, c.open);
+  p = json::put(p, "\",\"high\":\"");
+  p = write_decimal(p, c.high);
+  p = json::put(p, "\",\"low\":\"");
+  p = write_decimal(p, c.low);
+  p = json::put(p, "\",\"close\":\"");
+  p = write_decimal(p, c.close);
+  p = json::put(p, "\",\"volume\":\"");
+  p = write_decimal_trimmed(p, c.volume, 8);
+  p = json::put(p, "\",\"quote_volume\":\"");
+  p = write_decimal_trimmed(p, c.quote_volume, 8);
+  p = json::put(p, "\",\"vwap\":\"");
+  p = write_decimal(p, c.vwap());
+  p = json::put(p, "\",\"trades\":");
+  p = json::put_int(p, c.trades);
+  p = json::put(p, ",\"taker_buy_volume\":\"");
+  p = write_decimal_trimmed(p, c.taker_buy_volume, 8);
+  p = json::put(p, "\",\"taker_buy_quote_volume\":\"");
+  p = write_decimal_trimmed(p, c.taker_buy_quote_volume, 8);
+  p = json::put(p, "\",\"first_trade_id\":");
+  p = json::put_int(p, c.first_trade_id);
+  p = json::put(p, ",\"last_trade_id\":");
+  p = json::put_int(p, c.last_trade_id);
+  p = json::put(p, ",\"status\":");
+  p = json::put_string(p, candle_status_name(c.status));
+  p = json::put(p, ",\"revision\":");
+  p = json::put_int(p, c.revision);
+  p = json::put(p, ",\"coverage\":");
+  p = json::put_double(p, c.coverage);
+  p = json::put(p, ",\"gap_reason\":");
+  p = json::put_string(p, c.gap_reason);
+  *p++ = '}';
+  return p;
 }
 
 }  // namespace
 
+size_t candle_json_bound(const Candle& c) {
+  return kCandleKeysChars + kCandleValuesBound + json::string_bound(c.gap_reason);
+}
+
 void append_candle_json(std::string& out, const Candle& c) {
-  out += '{';
-  time_fields(out, "open_time", c.open_time);
-  time_fields(out, "close_time", c.close_time);
-  decimal_field(out, "open", c.open);
-  decimal_field(out, "high", c.high);
-  decimal_field(out, "low", c.low);
-  decimal_field(out, "close", c.close);
-  decimal_field(out, "volume", c.volume.trimmed(8));
-  decimal_field(out, "quote_volume", c.quote_volume.trimmed(8));
-  decimal_field(out, "vwap", c.vwap());
-  int_field(out, "trades", c.trades);
-  decimal_field(out, "taker_buy_volume", c.taker_buy_volume.trimmed(8));
-  decimal_field(out, "taker_buy_quote_volume", c.taker_buy_quote_volume.trimmed(8));
-  int_field(out, "first_trade_id", c.first_trade_id);
-  int_field(out, "last_trade_id", c.last_trade_id);
-  key(out, "status");
-  append_json_string(out, candle_status_name(c.status));
-  out += ',';
-  int_field(out, "revision", c.revision);
-  key(out, "coverage");
-  append_json_double(out, c.coverage);
-  out += ',';
-  key(out, "gap_reason");
-  append_json_string(out, c.gap_reason);
-  out += '}';
+  json::append_bounded(out, candle_json_bound(c), [&](char* p) { return put_candle(p, c); });
 }
 
 std::string candle_update_message(const Candle& c) {
   std::string out;
-  out.reserve(640);
+  out.reserve(96 + json::string_bound(c.symbol) + candle_json_bound(c));
   out += "{\"type\":\"candle\",\"exchange\":";
   append_json_string(out, exchange_name(c.exchange));
   out += ",\"symbol\":";

@@ -1,5 +1,6 @@
 // JSON views of candles shared by the REST API and the WebSocket push, plus the tiny JSON
-// writing helpers they are built from (hand-written: no JSON library on the serving path).
+// writing helpers they are built from (hand-written: no JSON library on the serving path;
+// the unchecked raw-buffer writers underneath are in json_writer.h).
 //
 // Decimals are written as JSON strings with the exchange's own digits, so they stay exact
 // (`"open":"43000.64000000"`). Times are ISO-8601 UTC with milliseconds plus epoch ms.
@@ -24,6 +25,8 @@ void append_json_double(std::string& out, double v);
 //  "trades":n,"taker_buy_volume","taker_buy_quote_volume","first_trade_id","last_trade_id",
 //  "status":"provisional|final|corrected","revision":n,"coverage":1.0,"gap_reason":""}
 void append_candle_json(std::string& out, const Candle& c);
+// An upper bound of the bytes append_candle_json(out, c) appends (for reserving a response).
+size_t candle_json_bound(const Candle& c);
 
 // The WebSocket push of one update:
 // {"type":"candle","exchange":"binance","symbol":"BTC-USDT","timeframe":"1m","data":{candle}}

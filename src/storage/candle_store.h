@@ -88,6 +88,8 @@ class CandleStore {
   // The backend's own health for GET /health (e.g. "postgres"); nullopt when it has none
   // beyond the process (embedded).
   virtual std::optional<ComponentHealth> health() const { return std::nullopt; }
+  // Loader writers that gain from writing in parallel (LoaderConfig::writers = 0 uses it).
+  virtual size_t write_parallelism() const { return 1; }
   // The backend's trade history (storage/trade_store.h), or nullptr when it keeps no trades.
   virtual TradeStore* trades() { return nullptr; }
   // The backend's alert history (storage/alert_store.h), or nullptr when it keeps no alerts.

@@ -22,7 +22,7 @@ struct StoreConfig {
   // postgres: connection (keys timescale.*, env TIMESCALE_*); the password is never logged.
   std::string pg_host = "127.0.0.1", pg_port = "5432", pg_db = "tickflow", pg_user = "tickflow";
   std::string pg_password;
-  size_t pg_pool_size = 4;
+  size_t pg_pool_size = 6;  // 6 and more: the loaders write with 2 connections each
   std::string pg_timescale = "auto";  // "auto" | "off"
   // Candle retention per timeframe label (default 1m→30d, 1h→365d, 1d→5y; others kept).
   RetentionConfig retention;

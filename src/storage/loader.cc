@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/clock.h"
@@ -107,8 +108,24 @@ LoaderConfig alert_loader_config() {
   return c;
 }
 
+namespace {
+size_t resolve_writers(const LoaderConfig& c, const CandleStore& store) {
+  return std::max<size_t>(1, c.writers ? c.writers : store.write_parallelism());
+}
+}  // namespace
+
 HistoricalLoader::HistoricalLoader(bus::EventBus& bus, CandleStore& store, LoaderConfig config)
-    : bus_(bus), store_(store), config_(std::move(config)) {}
+    : bus_(bus), store_(store), config_(std::move(config)), writers_(resolve_writers(config_, store)),
+      root_(this) {
+  if (config_.writer != 0) return;
+  for (size_t w = 1; w < writers_; ++w) {
+    LoaderConfig c = config_;
+    c.writers = writers_;
+    c.writer = w;
+    siblings_.push_back(std::make_unique<HistoricalLoader>(bus, store, std::move(c)));
+    siblings_.back()->root_ = this;
+  }
+}
 
 HistoricalLoader::~HistoricalLoader() { stop(); }
 
@@ -120,6 +137,7 @@ Status HistoricalLoader::ensure_loaded() const {
   if (!topic) return topic.status();
   std::vector<int64_t> positions(static_cast<size_t>(topic->partitions), 0);
   for (int32_t p = 0; p < topic->partitions; ++p) {
+    if (!owns(static_cast<size_t>(p))) continue;
     auto pos = store_.position(config_.group, config_.topic, p);
     if (!pos) return pos.status();
     positions[static_cast<size_t>(p)] = *pos;
@@ -130,6 +148,19 @@ Status HistoricalLoader::ensure_loaded() const {
 }
 
 Result<size_t> HistoricalLoader::run_once() {
+  auto own = run_batch();
+  Status first = own.status();
+  size_t consumed = own ? *own : 0;
+  for (auto& s : siblings_) {
+    auto r = s->run_once();
+    if (r) consumed += *r;
+    else if (first.is_ok()) first = r.status();
+  }
+  if (!first) return first;
+  return consumed;
+}
+
+Result<size_t> HistoricalLoader::run_batch() {
   auto& probe = LoaderProbe::get(config_.records);
   const auto t0 = std::chrono::steady_clock::now();
   std::lock_guard run_lk(run_mu_);
@@ -153,6 +184,7 @@ Result<size_t> HistoricalLoader::run_once() {
   for (size_t i = 0; i < n; ++i) {
     const size_t pi = (rr_start_ + i) % n;
     const auto p = static_cast<int32_t>(pi);
+    if (!owns(pi)) continue;
     auto end = bus_.end_offset(config_.topic, p);
     if (!end) return end.status();
     if (next[pi] >= *end || budget == 0) {
@@ -221,7 +253,7 @@ Result<size_t> HistoricalLoader::run_once() {
   if (n > 0) rr_start_ = (rr_start_ + 1) % n;
   if (changed.empty()) {
     lag_.store(lag);
-    probe.lag_records.Set(static_cast<double>(lag));
+    probe.lag_records.Set(static_cast<double>(root_->lag()));
     return consumed;
   }
   // Dead letters first: a crash before the store write repeats them, never loses them.
@@ -240,17 +272,24 @@ Result<size_t> HistoricalLoader::run_once() {
   lag_.store(lag);
   probe.candles_written.Increment(static_cast<double>(rows));
   probe.undecodable.Increment(static_cast<double>(bad));
-  probe.lag_records.Set(static_cast<double>(lag));
+  probe.lag_records.Set(static_cast<double>(root_->lag()));
   probe.batch_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return consumed;
 }
 
 bool HistoricalLoader::caught_up() const {
+  bool all = own_caught_up();
+  for (const auto& s : siblings_) all = s->own_caught_up() && all;
+  return all;
+}
+
+bool HistoricalLoader::own_caught_up() const {
   std::lock_guard run_lk(run_mu_);
   if (!ensure_loaded().is_ok()) return false;
   int64_t lag = 0;
   for (size_t i = 0; i < positions_.size(); ++i) {
+    if (!owns(i)) continue;
     auto end = bus_.end_offset(config_.topic, static_cast<int32_t>(i));
     if (!end) return false;
     lag += std::max<int64_t>(0, *end - positions_[i]);
@@ -259,7 +298,23 @@ bool HistoricalLoader::caught_up() const {
   return lag == 0;
 }
 
-int64_t HistoricalLoader::lag() const { return lag_.load(); }
+int64_t HistoricalLoader::lag() const {
+  int64_t lag = lag_.load();
+  for (const auto& s : siblings_) lag += s->lag_.load();
+  return lag;
+}
+
+uint64_t HistoricalLoader::candles_written() const {
+  uint64_t n = candles_written_.load();
+  for (const auto& s : siblings_) n += s->candles_written_.load();
+  return n;
+}
+
+uint64_t HistoricalLoader::undecodable() const {
+  uint64_t n = undecodable_.load();
+  for (const auto& s : siblings_) n += s->undecodable_.load();
+  return n;
+}
 
 Status HistoricalLoader::start() {
   std::lock_guard life(lifecycle_mu_);
@@ -270,16 +325,20 @@ Status HistoricalLoader::start() {
     if (!st && !(st.retryable() && bus_.topic(config_.topic).is_ok())) return st;
     if (!st) spdlog::warn("historical: store not ready, retrying: {}", st.message());
   }
-  std::lock_guard lk(state_mu_);
-  if (running_) return Status::ok();
-  running_ = true;
-  stopping_ = false;
-  exited_ = false;
-  thread_ = std::thread([this] { worker(); });
+  {
+    std::lock_guard lk(state_mu_);
+    if (running_) return Status::ok();
+    running_ = true;
+    stopping_ = false;
+    exited_ = false;
+    thread_ = std::thread([this] { worker(); });
+  }
+  for (auto& s : siblings_) TICKFLOW_RETURN_IF_ERROR(s->start());
   return Status::ok();
 }
 
 void HistoricalLoader::stop() {
+  for (auto& s : siblings_) s->stop();
   std::lock_guard life(lifecycle_mu_);
   std::unique_lock lk(state_mu_);
   if (!running_) return;
@@ -304,7 +363,7 @@ void HistoricalLoader::worker() {
       if (stopping_) break;
     }
     const uint64_t seen = bus_.data_version(config_.topic);
-    auto r = run_once();
+    auto r = run_batch();
     if (!r) {
       probe.errors.Increment();
       spdlog::error("{}: batch failed (will retry): {}", config_.name, r.status().to_string());
@@ -329,17 +388,21 @@ void HistoricalLoader::worker() {
 ComponentHealth HistoricalLoader::health() const {
   ComponentHealth h;
   h.name = config_.name;
-  std::lock_guard lk(state_mu_);
-  if (running_ && exited_ && !stopping_) {
-    h.state = HealthState::kDown;
-    h.detail = "worker exited";
-  } else if (!last_error_.empty()) {
-    h.state = HealthState::kDegraded;
-    h.detail = last_error_;
-  } else {
-    h.state = HealthState::kUp;
-    h.detail = "lag " + std::to_string(lag_.load()) + " records";
-  }
+  h.state = HealthState::kUp;
+  h.detail = "lag " + std::to_string(lag()) + " records";
+  // The worst of the writers: one down or failing is the loader's state.
+  auto visit = [&h](const HistoricalLoader& l) {
+    std::lock_guard lk(l.state_mu_);
+    if (l.running_ && l.exited_ && !l.stopping_) {
+      h.state = HealthState::kDown;
+      h.detail = "worker exited";
+    } else if (!l.last_error_.empty() && h.state == HealthState::kUp) {
+      h.state = HealthState::kDegraded;
+      h.detail = l.last_error_;
+    }
+  };
+  visit(*this);
+  for (const auto& s : siblings_) visit(*s);
   return h;
 }
 

@@ -10,9 +10,15 @@
 // to dlq.market-data with reason "undecodable" BEFORE the batch is stored (at-least-once DLQ:
 // a crash between the two may repeat a dead letter, never lose one), then skipped.
 //
-// Threading: start() runs one worker thread that loops run_once() and blocks in
-// bus.wait_for_data() when idle (no sleeping). stop() is idempotent and wakes the waiter.
-// run_once() may also be called directly (tests) when the worker is not running.
+// Parallel writers (LoaderConfig::writers, by default the store's write_parallelism()): the
+// loader owns writers-1 sibling loaders, each on a disjoint set of partitions (p % writers) with
+// its own worker, positions and batches; every batch is still one atomic store.write of its rows
+// and its own partitions' positions, so the exactly-once argument holds per writer. A key
+// (instrument) always maps to one partition, so two writers never write the same series.
+//
+// Threading: start() runs one worker thread per writer that loops over its batches and blocks in
+// bus.wait_for_data() when idle (no sleeping). stop() is idempotent and wakes the waiters.
+// run_once() may also be called directly (tests) when the workers are not running.
 // caught_up(), lag(), health() are safe from any thread.
 // Ownership: holds references to the bus and the store; both must outlive the loader.
 // Start it after the bus and store are open; stop it before destroying either.
@@ -21,6 +27,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -48,6 +55,12 @@ struct LoaderConfig {
   size_t max_batch_records = 5000;       // records read per run_once (across partitions)
   DurationNs idle_wait = kNsPerSec;      // wait_for_data timeout when caught up (re-checks after)
   DurationNs error_backoff = kNsPerSec;  // pause after a failed batch (stop() interrupts it)
+  // Parallel writers: writer w owns the partitions p with p % writers == w, and writes its own
+  // batches (its rows and its partitions' positions in one store.write) from its own thread on
+  // its own store connection. 0 = the store's write_parallelism(). Leave `writer` at 0: the
+  // loader gives its sibling writers 1..writers-1.
+  size_t writers = 0;
+  size_t writer = 0;
 };
 
 // The sibling sink of processed.indicators: name "historical.indicators", group of the same
@@ -72,9 +85,10 @@ class HistoricalLoader {
   // Stops and joins the worker. Idempotent; safe without start().
   void stop();
 
-  // One batch: reads up to max_batch_records from the partitions behind the topic's end,
-  // stores them with the new positions atomically. Returns the records consumed (0 = caught
-  // up). On error nothing advanced; the same records are retried by the next call.
+  // One batch per writer, one writer after the other: reads up to max_batch_records from the
+  // writer's partitions behind the topic's end, stores them with the new positions atomically.
+  // Returns the records consumed (0 = caught up). On error nothing of the failing writer's batch
+  // advanced (the others' batches are stored); the same records are retried by the next call.
   Result<size_t> run_once();
 
   // True when every partition's stored position equals its end offset.
@@ -82,19 +96,26 @@ class HistoricalLoader {
   // Records behind the end offsets, summed over partitions (as of the last batch/check).
   int64_t lag() const;
   // Rows written: candles, indicator records (kIndicators) or alerts (kAlerts).
-  uint64_t candles_written() const { return candles_written_.load(); }
-  uint64_t undecodable() const { return undecodable_.load(); }
+  uint64_t candles_written() const;
+  uint64_t undecodable() const;
+  size_t writers() const { return 1 + siblings_.size(); }
   // "historical": up; degraded with the last error while batches fail; down if not running
   // after start().
   ComponentHealth health() const;
 
  private:
   Status ensure_loaded() const;  // requires run_mu_
+  bool owns(size_t partition) const { return partition % writers_ == config_.writer; }
+  Result<size_t> run_batch();    // this writer's batch
+  bool own_caught_up() const;
   void worker();
 
   bus::EventBus& bus_;
   CandleStore& store_;
   const LoaderConfig config_;
+  const size_t writers_;
+  const HistoricalLoader* root_;                             // writer 0 (this one or the owner)
+  std::vector<std::unique_ptr<HistoricalLoader>> siblings_;  // writers 1.. (writer 0 only)
 
   mutable std::mutex run_mu_;               // serializes run_once / caught_up's refresh
   mutable std::vector<int64_t> positions_;  // next offset per partition (guarded by run_mu_)

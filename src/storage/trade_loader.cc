@@ -51,8 +51,24 @@ struct TradeSinkProbe {
 
 }  // namespace
 
+namespace {
+size_t resolve_writers(const TradeLoaderConfig& c, const TradeStore& store) {
+  return std::max<size_t>(1, c.writers ? c.writers : store.write_parallelism());
+}
+}  // namespace
+
 TradeLoader::TradeLoader(bus::EventBus& bus, TradeStore& store, TradeLoaderConfig config)
-    : bus_(bus), store_(store), config_(std::move(config)) {}
+    : bus_(bus), store_(store), config_(std::move(config)), writers_(resolve_writers(config_, store)),
+      root_(this) {
+  if (config_.writer != 0) return;
+  for (size_t w = 1; w < writers_; ++w) {
+    TradeLoaderConfig c = config_;
+    c.writers = writers_;
+    c.writer = w;
+    siblings_.push_back(std::make_unique<TradeLoader>(bus, store, std::move(c)));
+    siblings_.back()->root_ = this;
+  }
+}
 
 TradeLoader::~TradeLoader() { stop(); }
 
@@ -62,6 +78,7 @@ Status TradeLoader::ensure_loaded() const {
   if (!topic) return topic.status();
   std::vector<int64_t> positions(static_cast<size_t>(topic->partitions), 0);
   for (int32_t p = 0; p < topic->partitions; ++p) {
+    if (!owns(static_cast<size_t>(p))) continue;
     auto pos = store_.position(config_.group, config_.topic, p);
     if (!pos) return pos.status();
     positions[static_cast<size_t>(p)] = *pos;
@@ -72,6 +89,19 @@ Status TradeLoader::ensure_loaded() const {
 }
 
 Result<size_t> TradeLoader::run_once() {
+  auto own = run_batch();
+  Status first = own.status();
+  size_t consumed = own ? *own : 0;
+  for (auto& s : siblings_) {
+    auto r = s->run_once();
+    if (r) consumed += *r;
+    else if (first.is_ok()) first = r.status();
+  }
+  if (!first) return first;
+  return consumed;
+}
+
+Result<size_t> TradeLoader::run_batch() {
   auto& probe = TradeSinkProbe::get();
   const auto t0 = std::chrono::steady_clock::now();
   std::lock_guard run_lk(run_mu_);
@@ -87,6 +117,7 @@ Result<size_t> TradeLoader::run_once() {
   int64_t lag = 0;
   for (size_t pi = 0; pi < n; ++pi) {
     const auto p = static_cast<int32_t>(pi);
+    if (!owns(pi)) continue;
     auto end = bus_.end_offset(config_.topic, p);
     if (!end) return end.status();
     if (next[pi] >= *end || budget == 0) {
@@ -95,7 +126,8 @@ Result<size_t> TradeLoader::run_once() {
     }
     records.clear();
     // Fair share per partition so one busy partition does not starve the others.
-    const size_t share = std::max<size_t>(256, config_.max_batch_records / n);
+    const size_t owned = (n + writers_ - 1 - config_.writer) / writers_;
+    const size_t share = std::max<size_t>(256, config_.max_batch_records / std::max<size_t>(1, owned));
     TICKFLOW_RETURN_IF_ERROR(bus_.read(config_.topic, p, next[pi], std::min(budget, share), records));
     if (records.empty()) {
       auto begin = bus_.begin_offset(config_.topic, p);
@@ -131,15 +163,34 @@ Result<size_t> TradeLoader::run_once() {
     probe.batch_seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   lag_.store(lag);
-  probe.lag.Set(static_cast<double>(lag));
+  probe.lag.Set(static_cast<double>(root_->lag()));
   return consumed;
 }
 
 bool TradeLoader::caught_up() const {
+  bool all = own_caught_up();
+  for (const auto& s : siblings_) all = s->own_caught_up() && all;
+  return all;
+}
+
+int64_t TradeLoader::lag() const {
+  int64_t lag = lag_.load();
+  for (const auto& s : siblings_) lag += s->lag_.load();
+  return lag;
+}
+
+uint64_t TradeLoader::trades_written() const {
+  uint64_t n = trades_written_.load();
+  for (const auto& s : siblings_) n += s->trades_written_.load();
+  return n;
+}
+
+bool TradeLoader::own_caught_up() const {
   std::lock_guard run_lk(run_mu_);
   if (!ensure_loaded().is_ok()) return false;
   int64_t lag = 0;
   for (size_t i = 0; i < positions_.size(); ++i) {
+    if (!owns(i)) continue;
     auto end = bus_.end_offset(config_.topic, static_cast<int32_t>(i));
     if (!end) return false;
     lag += std::max<int64_t>(0, *end - positions_[i]);
@@ -157,16 +208,20 @@ Status TradeLoader::start() {
     Status st = ensure_loaded();
     if (!st && !st.retryable()) return st;
   }
-  std::lock_guard lk(state_mu_);
-  if (running_) return Status::ok();
-  running_ = true;
-  stopping_ = false;
-  exited_ = false;
-  thread_ = std::thread([this] { worker(); });
+  {
+    std::lock_guard lk(state_mu_);
+    if (running_) return Status::ok();
+    running_ = true;
+    stopping_ = false;
+    exited_ = false;
+    thread_ = std::thread([this] { worker(); });
+  }
+  for (auto& s : siblings_) TICKFLOW_RETURN_IF_ERROR(s->start());
   return Status::ok();
 }
 
 void TradeLoader::stop() {
+  for (auto& s : siblings_) s->stop();
   std::lock_guard life(lifecycle_mu_);
   std::unique_lock lk(state_mu_);
   if (!running_) return;
@@ -191,7 +246,7 @@ void TradeLoader::worker() {
       if (stopping_) break;
     }
     const uint64_t seen = bus_.data_version(config_.topic);
-    auto r = run_once();
+    auto r = run_batch();
     if (!r) {
       probe.errors.Increment();
       spdlog::error("trades sink: batch failed (retry in {} ms): {}", backoff / kNsPerMs,
@@ -218,16 +273,20 @@ void TradeLoader::worker() {
 ComponentHealth TradeLoader::health() const {
   ComponentHealth h;
   h.name = "trades";
-  std::lock_guard lk(state_mu_);
-  if (running_ && exited_ && !stopping_) {
-    h.state = HealthState::kDown;
-    h.detail = "worker exited";
-  } else if (!last_error_.empty()) {
-    h.state = HealthState::kDegraded;
-    h.detail = last_error_;
-  } else {
-    h.detail = "lag " + std::to_string(lag_.load()) + " records";
-  }
+  h.detail = "lag " + std::to_string(lag()) + " records";
+  // The worst of the writers.
+  auto visit = [&h](const TradeLoader& l) {
+    std::lock_guard lk(l.state_mu_);
+    if (l.running_ && l.exited_ && !l.stopping_) {
+      h.state = HealthState::kDown;
+      h.detail = "worker exited";
+    } else if (!l.last_error_.empty() && h.state == HealthState::kUp) {
+      h.state = HealthState::kDegraded;
+      h.detail = l.last_error_;
+    }
+  };
+  visit(*this);
+  for (const auto& s : siblings_) visit(*s);
   return h;
 }
 

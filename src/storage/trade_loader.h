@@ -10,13 +10,17 @@
 // max_error_backoff; nothing advances until a batch is stored. Memory stays bounded: at most
 // max_batch_records are read per batch, the rest waits on the bus (lag grows as a metric).
 //
-// Threading: start() runs one worker thread (wait_for_data when idle, no sleeping); stop() is
-// idempotent. run_once() may be called directly (tests) when the worker is not running.
+// Parallel writers (TradeLoaderConfig::writers): sibling loaders on disjoint partitions, each
+// batch one atomic write_trades of its rows and its own partitions' positions.
+//
+// Threading: start() runs one worker thread per writer (wait_for_data when idle, no sleeping);
+// stop() is idempotent. run_once() may be called directly (tests) when the workers are not running.
 // Ownership: references the bus and the store; both must outlive the loader.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -37,6 +41,11 @@ struct TradeLoaderConfig {
   DurationNs idle_wait = kNsPerSec;
   DurationNs error_backoff = 200 * kNsPerMs;
   DurationNs max_error_backoff = 5 * kNsPerSec;
+  // Parallel writers, as LoaderConfig::writers (storage/loader.h): writer w owns the partitions
+  // p % writers == w, with its own worker, positions and write_trades transactions. 0 = the
+  // store's write_parallelism(). Leave `writer` at 0.
+  size_t writers = 0;
+  size_t writer = 0;
 };
 
 class TradeLoader {
@@ -50,22 +59,30 @@ class TradeLoader {
   // is not an error (the worker retries). Idempotent.
   Status start();
   void stop();
-  // One batch; returns the records consumed (0 = caught up). On error nothing advanced.
+  // One batch per writer, one after the other; returns the records consumed (0 = caught up). On
+  // error nothing of the failing writer's batch advanced.
   Result<size_t> run_once();
 
   bool caught_up() const;
-  int64_t lag() const { return lag_.load(); }
-  uint64_t trades_written() const { return trades_written_.load(); }
+  int64_t lag() const;
+  uint64_t trades_written() const;
+  size_t writers() const { return 1 + siblings_.size(); }
   // "trades": up with the lag; degraded with the last error while batches fail.
   ComponentHealth health() const;
 
  private:
   Status ensure_loaded() const;  // requires run_mu_
+  bool owns(size_t partition) const { return partition % writers_ == config_.writer; }
+  Result<size_t> run_batch();    // this writer's batch
+  bool own_caught_up() const;
   void worker();
 
   bus::EventBus& bus_;
   TradeStore& store_;
   const TradeLoaderConfig config_;
+  const size_t writers_;
+  const TradeLoader* root_;                             // writer 0 (this one or the owner)
+  std::vector<std::unique_ptr<TradeLoader>> siblings_;  // writers 1.. (writer 0 only)
 
   mutable std::mutex run_mu_;
   mutable std::vector<int64_t> positions_;

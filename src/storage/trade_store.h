@@ -36,6 +36,8 @@ class TradeStore {
                                    int32_t partition) const = 0;
   // Ordered by (ts_event, trade_id).
   virtual Result<std::vector<Trade>> query_trades(const TradeQuery& q) const = 0;
+  // Loader writers that gain from writing in parallel (TradeLoaderConfig::writers = 0 uses it).
+  virtual size_t write_parallelism() const { return 1; }
 };
 
 }  // namespace tickflow::storage

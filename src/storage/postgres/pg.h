@@ -125,6 +125,9 @@ bool timestamptz_ns(std::string_view v, TimestampNs& out);
 bool numeric(std::string_view v, int max_scale, __int128& units, int& scale);
 }  // namespace pg_binary
 
+// True when `st` is a statement error with SQLSTATE 23505 (unique_violation).
+bool is_unique_violation(const Status& st);
+
 // Appends `s` escaped for COPY text format (backslash, tab, newline, CR).
 void copy_escape(std::string& out, std::string_view s);
 // "2026-11-22 07:00:00.123456+00" (microseconds, UTC); the sub-microsecond part is dropped.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <unordered_map>
 
 #include "storage/postgres/partitions.h"
@@ -279,6 +280,44 @@ Status PgCandleStore::staged_transaction(PgConnection& conn, uint32_t stage_flag
   return st;
 }
 
+Status PgCandleStore::copy_transaction(PgConnection& conn, const CopyBatch& batch,
+                                       const std::vector<ConsumerPosition>& positions, int64_t* affected,
+                                       bool* direct_conflict) const {
+  *direct_conflict = false;
+  if (!batch.staged.empty() && !(conn.user_flags & batch.stage_flag)) {
+    TICKFLOW_RETURN_IF_ERROR(conn.exec(batch.create_stage).status());
+    conn.user_flags |= batch.stage_flag;
+  }
+  auto run = [&]() -> Status {
+    TICKFLOW_RETURN_IF_ERROR(conn.exec("BEGIN").status());
+    if (!batch.direct.empty()) {
+      Status st = conn.copy_in(batch.direct_copy_sql, batch.direct);
+      if (!st) {
+        *direct_conflict = is_unique_violation(st);
+        return st;
+      }
+      *affected += batch.direct_rows;
+    }
+    if (!batch.staged.empty()) {
+      TICKFLOW_RETURN_IF_ERROR(conn.copy_in(batch.stage_copy_sql, batch.staged));
+      auto r = conn.exec(batch.upsert_sql);
+      if (!r) return r.status();
+      *affected += r->affected();
+    }
+    TICKFLOW_RETURN_IF_ERROR(upsert_positions(conn, positions));
+    return conn.exec("COMMIT").status();
+  };
+  Status st = run();
+  if (!st) {
+    if (conn.healthy()) (void)conn.exec("ROLLBACK");
+    if (st.message().find("no partition of relation") != std::string::npos) {
+      std::lock_guard plk(part_mu_);
+      std::erase_if(known_partitions_, [](const std::string& n) { return n.find("_p") != std::string::npos; });
+    }
+  }
+  return st;
+}
+
 Status PgCandleStore::write(const std::vector<Candle>& candles,
                             const std::vector<ConsumerPosition>& positions) {
   for (const Candle& c : candles) TICKFLOW_RETURN_IF_ERROR(check_candle(c));
@@ -294,25 +333,51 @@ Status PgCandleStore::write(const std::vector<Candle>& candles,
   }
   // One row per key, chosen here rather than by SELECT DISTINCT ON in the server (a sort that
   // cost a quarter of the INSERT, measured with bench/pg): the highest precedence, the latest
-  // of equal ones. ON CONFLICT DO UPDATE must not see a key twice in one statement.
-  std::unordered_map<std::string, size_t> latest;
+  // of equal ones. ON CONFLICT DO UPDATE must not see a key twice in one statement, and the
+  // direct COPY must not either. Keys are compared at the column's microsecond resolution.
+  std::vector<ProbeSeries> series;
+  std::unordered_map<std::string, uint32_t> series_index;
+  KeyIndex latest;
   latest.reserve(candles.size());
   std::vector<size_t> rows;
+  std::vector<uint32_t> row_series;
   rows.reserve(candles.size());
+  row_series.reserve(candles.size());
   for (size_t i = 0; i < candles.size(); ++i) {
     const Candle& c = candles[i];
-    auto [it, inserted] = latest.try_emplace(c.series_key() + '@' + std::to_string(c.open_time), rows.size());
+    auto [sit, new_series] = series_index.try_emplace(c.series_key(), static_cast<uint32_t>(series.size()));
+    if (new_series) {
+      series.push_back({std::string(exchange_name(c.exchange)), c.symbol, c.timeframe.label(), c.open_time,
+                        c.open_time});
+    }
+    ProbeSeries& ps = series[sit->second];
+    ps.lo = std::min(ps.lo, c.open_time);
+    ps.hi = std::max(ps.hi, c.open_time);
+    auto [it, inserted] = latest.try_emplace({sit->second, floor_us(c.open_time)}, rows.size());
     if (inserted) {
       rows.push_back(i);
+      row_series.push_back(sit->second);
     } else if (c.precedence() >= candles[rows[it->second]].precedence()) {
       rows[it->second] = i;
     }
   }
-  std::string data;
-  data.reserve(rows.size() * 256);
-  for (size_t i : rows) append_candle_copy_row(data, static_cast<int>(i), candles[i]);
-  std::vector<std::string> statements;
-  if (!candles.empty()) {
+  // Which keys are stored already: they take the upsert; the others the direct COPY.
+  std::vector<char> stored(rows.size(), 0);
+  if (!rows.empty() && options_.probe_stored_keys) {
+    static const std::string kProbeSql =
+        "SELECT s.i::int4, x.time FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
+        "$5::timestamptz[]) WITH ORDINALITY AS s(exchange, symbol, timeframe, lo, hi, i) CROSS JOIN "
+        "LATERAL (SELECT o.time FROM ohlcv o WHERE o.exchange = s.exchange AND o.symbol = s.symbol AND "
+        "o.timeframe = s.timeframe AND o.time >= s.lo AND o.time <= s.hi) x LIMIT $6::int8";
+    TICKFLOW_RETURN_IF_ERROR(probe_stored(**conn, "tickflow_ohlcv_probe", kProbeSql, series, latest, stored));
+  }
+  static const std::string kCols = kOhlcvCols;
+  CopyBatch batch;
+  batch.direct_copy_sql = "COPY ohlcv (" + kCols + ") FROM STDIN (FORMAT binary)";
+  batch.stage_flag = kOhlcvStage;
+  batch.create_stage = kOhlcvStageSql;
+  batch.stage_copy_sql = "COPY tickflow_ohlcv_stage (" + kCols + ") FROM STDIN (FORMAT binary)";
+  {
     std::string set;
     for (const char* col : {"open", "high", "low", "close", "volume", "close_time", "exchange_symbol",
                             "quote_volume", "taker_buy_volume", "taker_buy_quote_volume", "trades",
@@ -321,16 +386,37 @@ Status PgCandleStore::write(const std::vector<Candle>& candles,
       if (!set.empty()) set += ", ";
       set += std::string(col) + " = excluded." + col;
     }
-    statements.push_back(std::string("INSERT INTO ohlcv (") + kOhlcvCols + ") SELECT " + kOhlcvCols +
-                         " FROM tickflow_ohlcv_stage ON CONFLICT (exchange, symbol, timeframe, time) "
-                         "DO UPDATE SET " + set + " WHERE excluded.precedence >= ohlcv.precedence");
+    batch.upsert_sql = "INSERT INTO ohlcv (" + kCols + ") SELECT " + kCols +
+                       " FROM tickflow_ohlcv_stage ON CONFLICT (exchange, symbol, timeframe, time) "
+                       "DO UPDATE SET " + set + " WHERE excluded.precedence >= ohlcv.precedence";
   }
+  auto encode = [&](bool all_staged) {
+    batch.direct.clear();
+    batch.staged.clear();
+    batch.direct_rows = 0;
+    size_t n_staged = 0;
+    for (size_t k = 0; k < rows.size(); ++k) n_staged += all_staged || stored[k];
+    const size_t n_direct = rows.size() - n_staged;
+    std::optional<CopyBinaryWriter> direct, staged;
+    if (n_direct) direct.emplace(batch.direct).reserve_rows(n_direct, 320);
+    if (n_staged) staged.emplace(batch.staged).reserve_rows(n_staged, 320);
+    for (size_t k = 0; k < rows.size(); ++k)
+      append_candle_binary_row(all_staged || stored[k] ? *staged : *direct, candles[rows[k]]);
+    if (direct) direct->finish();
+    if (staged) staged->finish();
+    batch.direct_rows = static_cast<int64_t>(n_direct);
+  };
+  encode(false);
   int64_t upserted = 0;
-  Status st = staged_transaction(**conn, kOhlcvStage, kOhlcvStageSql,
-                                 std::string("COPY tickflow_ohlcv_stage (seq, ") + kOhlcvCols +
-                                     ") FROM STDIN",
-                                 data, statements, positions, &upserted);
+  bool conflict = false;
+  Status st = copy_transaction(**conn, batch, positions, &upserted, &conflict);
   auto& probe = PgProbe::get();
+  if (!st && conflict) {
+    probe.direct_copy_conflicts.Increment();
+    encode(true);
+    upserted = 0;
+    st = copy_transaction(**conn, batch, positions, &upserted, &conflict);
+  }
   if (!st) {
     probe.write_errors.Increment();
     return st;
@@ -456,9 +542,11 @@ Result<bool> PgCandleStore::has_series(Exchange e, const std::string& symbol,
                                        const Timeframe& tf) const {
   auto conn = lease();
   if (!conn) return conn.status();
-  auto r = (*conn)->exec_params(
+  // Prepared once per connection, like the range read: no planning over every partition.
+  auto r = (*conn)->exec_prepared(
+      "tickflow_has_series",
       "SELECT EXISTS (SELECT 1 FROM ohlcv WHERE exchange = $1 AND symbol = $2 AND timeframe = $3)",
-      {std::string(exchange_name(e)), symbol, tf.label()});
+      {std::string(exchange_name(e)), symbol, tf.label()}, /*binary_result=*/false);
   if (!r) return r.status();
   return r->rows() > 0 && r->get(0, 0) == "t";
 }

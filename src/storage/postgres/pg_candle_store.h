@@ -8,11 +8,17 @@
 // store ahead of the data and before each write that needs a new one), `trades` RANGE by day.
 // The queries are the same on both.
 //
-// Write path (write / write_trades): COPY the batch (candles: one row per key, picked by the
-// client) into a per-session temp staging table, then INSERT ... SELECT ... ON CONFLICT ... DO
-// UPDATE ... WHERE excluded.precedence >= ohlcv.precedence (trades: DO NOTHING), plus the
-// consumer positions upsert, all in ONE transaction. Per (series, open_time) the highest Candle::precedence()
-// wins, an equal one replaces, a lower one is ignored — same contract as the embedded store.
+// Write path (write / write_trades), ONE transaction per batch with the consumer positions
+// upsert. The client reduces the batch to one row per key (candles: the highest precedence, the
+// latest of equal ones; trades: the first of an identity) and probes which keys are stored
+// already (one index range scan per series over the batch's time span). Rows with new keys are
+// COPYed (FORMAT binary) straight into the table; the others (candles) are COPYed into a
+// per-session temp staging table and INSERT ... SELECT ... ON CONFLICT ... DO UPDATE ... WHERE
+// excluded.precedence >= ohlcv.precedence, or (trades) dropped: their identity is stored. If the
+// direct COPY still meets a unique violation (another writer stored the key since the probe),
+// the transaction is rolled back and redone with every row through the staging upsert (trades:
+// ON CONFLICT DO NOTHING). Per (series, open_time) the highest Candle::precedence() wins, an
+// equal one replaces, a lower one is ignored — same contract as the embedded store.
 //
 // Retention (enforce_retention): native → DROP the partitions whose whole range is older than
 // the timeframe's retention (so rows can outlive the retention by up to one partition width);
@@ -24,8 +30,8 @@
 // the first successful connection. health() reports "postgres": up with the flavour
 // ("timescaledb 2.x" / "postgresql 15.x, native partitioning") or down with the error.
 //
-// Thread-safety: all methods are safe concurrently (a small connection pool; writes of one
-// store are serialized). Ownership: owns its pool; destroy after every user stopped.
+// Thread-safety: all methods are safe concurrently (a small connection pool; concurrent writes
+// run on different connections in parallel — the loaders' writers own disjoint bus partitions). Ownership: owns its pool; destroy after every user stopped.
 #pragma once
 
 #include <atomic>
@@ -49,13 +55,19 @@ namespace tickflow::storage::pg {
 
 struct PgStoreOptions {
   PgConnInfo conn;
-  size_t pool_size = 4;  // connections shared by the writers and the API reads
+  // Connections shared by the writers and the API reads. From 6 on, write_parallelism() is 2:
+  // each loader writes from 2 connections (a 2-core server; more writers only queue).
+  size_t pool_size = 6;
   RetentionConfig retention;
   // "auto": TimescaleDB when the extension is available; "off": native partitioning always.
   std::string timescale = "auto";
   int partitions_ahead_days = 2;  // native: partitions created ahead of now at start/retention
   // Tests: migrations appended after the store's own (e.g. a failing one).
   std::vector<Migration> extra_migrations;
+  // Tests: false skips the probe of stored keys, so a batch with stored keys takes the direct
+  // COPY, meets the unique violation and is redone through the staging upsert (the path a
+  // concurrent writer's race takes).
+  bool probe_stored_keys = true;
 };
 
 class PgCandleStore final : public CandleStore, public TradeStore, public AlertStore {
@@ -77,6 +89,8 @@ class PgCandleStore final : public CandleStore, public TradeStore, public AlertS
   Result<int64_t> enforce_retention(TimestampNs now) override;
   std::optional<ComponentHealth> health() const override;
   TradeStore* trades() override { return this; }
+  // CandleStore's and TradeStore's: 2 writers per loader when the pool has 6 connections or more.
+  size_t write_parallelism() const override { return options_.pool_size >= 6 ? 2 : 1; }
 
   Status write_trades(const std::vector<Trade>& trades,
                       const std::vector<ConsumerPosition>& positions) override;
@@ -112,6 +126,24 @@ class PgCandleStore final : public CandleStore, public TradeStore, public AlertS
                             const std::vector<std::string>& statements,
                             const std::vector<ConsumerPosition>& positions,
                             int64_t* affected) const;
+  // A write batch in binary COPY streams: `direct` goes straight into the target table (rows
+  // whose key the probe did not find), `staged` into the temp staging table, then `upsert_sql`.
+  struct CopyBatch {
+    std::string direct_copy_sql;
+    std::string direct;  // binary COPY stream, "" = no row
+    int64_t direct_rows = 0;
+    uint32_t stage_flag = 0;
+    std::string create_stage;
+    std::string stage_copy_sql;
+    std::string staged;  // binary COPY stream, "" = no row
+    std::string upsert_sql;
+  };
+  // BEGIN; the direct COPY; the staged COPY + upsert; the positions; COMMIT (ROLLBACK on error).
+  // *direct_conflict: the direct COPY hit a unique violation (a row stored since the probe, by
+  // another writer): nothing was written; the caller retries with every row staged.
+  Status copy_transaction(PgConnection& conn, const CopyBatch& batch,
+                          const std::vector<ConsumerPosition>& positions, int64_t* affected,
+                          bool* direct_conflict) const;
 
   const PgStoreOptions options_;
   std::map<DurationNs, DurationNs> retention_;  // timeframe ns → keep ns

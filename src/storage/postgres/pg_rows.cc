@@ -1,6 +1,7 @@
 // COPY text rows and result-row decoding for the PostgreSQL store; its Prometheus metrics.
 #include "storage/postgres/pg_rows.h"
 
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -213,6 +214,49 @@ void append_trade_copy_row(std::string& out, const Trade& t) {
   out.push_back('\n');
 }
 
+void append_candle_binary_row(CopyBinaryWriter& w, const Candle& c) {
+  w.row(23);
+  w.timestamptz(c.open_time);
+  w.text(exchange_name(c.exchange));
+  w.text(c.symbol);
+  w.text(c.timeframe.label());
+  for (const Decimal* d : {&c.open, &c.high, &c.low, &c.close}) w.numeric(d->units(), d->scale());
+  w.numeric(c.volume.units(), c.volume.scale());
+  w.timestamptz(c.close_time);
+  w.text(c.exchange_symbol);
+  for (const WideDecimal* d : {&c.quote_volume, &c.taker_buy_volume, &c.taker_buy_quote_volume})
+    w.numeric(d->units(), d->scale());
+  w.int8(c.trades);
+  w.int8(c.first_trade_id);
+  w.int8(c.last_trade_id);
+  w.text(candle_status_name(c.status));
+  w.int4(static_cast<int32_t>(c.revision));
+  w.int8(static_cast<int64_t>(c.precedence()));
+  w.float8(std::isfinite(c.coverage) ? c.coverage : 0.0);
+  w.text(c.gap_reason);
+  const Decimal vwap = c.vwap();
+  w.numeric(vwap.units(), vwap.scale());
+}
+
+void append_trade_binary_row(CopyBinaryWriter& w, const Trade& t) {
+  w.row(12);
+  w.timestamptz(t.ts_event);
+  w.text(exchange_name(t.exchange));
+  w.text(t.symbol);
+  w.text(t.exchange_symbol);
+  w.int8(t.trade_id);
+  w.boolean(t.aggregated);
+  w.int8(t.first_trade_id);
+  w.int8(t.last_trade_id);
+  w.numeric(t.price.units(), t.price.scale());
+  w.numeric(t.quantity.units(), t.quantity.scale());
+  w.text(side_name(t.taker_side));
+  if (t.ts_recv > 0)
+    w.timestamptz(t.ts_recv);
+  else
+    w.null();
+}
+
 const char* const kCandleBinarySelectCols =
     "time, open, high, low, close, volume, close_time, exchange_symbol, quote_volume, "
     "taker_buy_volume, taker_buy_quote_volume, trades, first_trade_id, last_trade_id, status, "
@@ -231,6 +275,55 @@ Status bad_binary(std::string_view what) {
   return Status::corruption("postgres: stored " + std::string(what) + " is malformed (binary)");
 }
 }  // namespace
+
+size_t RowKeyHash::operator()(const RowKey& k) const noexcept {
+  uint64_t h = k.series * 0x9E3779B97F4A7C15ull;
+  h ^= static_cast<uint64_t>(k.time_us) + 0x7F4A7C159E3779B9ull + (h << 6) + (h >> 2);
+  h ^= static_cast<uint64_t>(k.id) * 0xC2B2AE3D27D4EB4Full + (h << 6) + (h >> 2);
+  return static_cast<size_t>(h ^ (k.aggregated ? 0x165667B19E3779F9ull : 0));
+}
+
+Status probe_stored(PgConnection& conn, const std::string& name, const std::string& sql,
+                    const std::vector<ProbeSeries>& series, const KeyIndex& keys, std::vector<char>& stored) {
+  std::vector<std::string> exchanges, symbols, timeframes, lo, hi;
+  const bool with_timeframe = !series.empty() && !series.front().timeframe.empty();
+  for (const ProbeSeries& s : series) {
+    exchanges.push_back(s.exchange);
+    symbols.push_back(s.symbol);
+    if (with_timeframe) timeframes.push_back(s.timeframe);
+    lo.push_back(timestamptz(s.lo));
+    hi.push_back(timestamptz(s.hi));
+  }
+  const int64_t limit = static_cast<int64_t>(stored.size()) * 2 + 1000;
+  std::vector<std::optional<std::string>> params = {text_array_literal(exchanges), text_array_literal(symbols)};
+  if (with_timeframe) params.push_back(text_array_literal(timeframes));
+  params.push_back(text_array_literal(lo));
+  params.push_back(text_array_literal(hi));
+  params.push_back(std::to_string(limit));
+  auto r = conn.exec_prepared(name, sql, params, /*binary_result=*/true);
+  if (!r) return r.status();
+  if (r->rows() >= limit) {
+    std::fill(stored.begin(), stored.end(), 1);
+    return Status::ok();
+  }
+  const bool trade_keys = r->columns() == 4;
+  for (int i = 0; i < r->rows(); ++i) {
+    int32_t ordinal = 0;
+    RowKey k;
+    TimestampNs t = 0;
+    if (!bin::int4(r->get(i, 0), ordinal) || ordinal < 1 || !bin::timestamptz_ns(r->get(i, 1), t))
+      return bad_binary("probe row");
+    k.series = static_cast<uint32_t>(ordinal - 1);
+    k.time_us = floor_us(t);
+    if (trade_keys) {
+      const std::string_view agg = r->get(i, 3);
+      if (!bin::int8(r->get(i, 2), k.id) || agg.size() != 1) return bad_binary("probe row");
+      k.aggregated = agg[0] != 0;
+    }
+    if (auto it = keys.find(k); it != keys.end()) stored[it->second] = 1;
+  }
+  return Status::ok();
+}
 
 Status check_candle_binary_columns(const PgResult& r) {
   if (r.columns() != kCandleBinaryColumns)
@@ -321,6 +414,10 @@ PgProbe& PgProbe::get() {
                         .Name("tickflow_pgstore_retention_deleted_total")
                         .Help("Candles removed by retention (dropped partitions or deleted rows)")
                         .Register(reg);
+    auto& conflicts = prometheus::BuildCounter()
+                          .Name("tickflow_pgstore_direct_copy_conflicts_total")
+                          .Help("Direct COPYs redone through the staging upsert after a unique violation")
+                          .Register(reg);
     return new PgProbe{rows.Add({{"table", "ohlcv"}}),
                        rows.Add({{"table", "trades"}}),
                        errors.Add({}),
@@ -328,7 +425,8 @@ PgProbe& PgProbe::get() {
                        query_s.Add({{"query", "ohlcv"}}, obs::latency_buckets()),
                        query_s.Add({{"query", "trades"}}, obs::latency_buckets()),
                        query_s.Add({{"query", "indicators"}}, obs::latency_buckets()),
-                       deleted.Add({})};
+                       deleted.Add({}),
+                       conflicts.Add({})};
   }();
   return *p;
 }

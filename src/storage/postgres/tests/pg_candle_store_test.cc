@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "storage/postgres/partitions.h"
+#include "storage/postgres/pg_rows.h"
 #include "storage/postgres/tests/pg_test_util.h"
 
 namespace tickflow::storage::pg::testing {
@@ -139,7 +140,9 @@ TEST_F(PgCandleStoreTest, BinaryNumericAndTimestampMatchTheirText) {
   for (const char* text : {"0", "0.00000000", "-0.5", "1", "9999", "10000", "100000000", "12.34567800",
                            "43050.12000000", "-43050.00010000", "0.00000001", "0.000000000000000001",
                            "123456789012345678", "-922337203685477.5807", "530887.1234567800000000",
-                           "170141183460469231731687303715884105727", "1e-30", "12345678901234567890.123"}) {
+                           "170141183460469231731687303715884105727", "1e-30", "12345678901234567890.123",
+                           "-12.5", "0.001", "99999999.99999999", "1234567890123456", "-0.0000000000000000000001",
+                           "100000000000000000000000", "1000000000000000000000000000000000000", "6.10000000"}) {
     auto r = (*conn)->exec_prepared("numeric_probe", "SELECT $1::numeric, $1::numeric::text", {text}, true);
     ASSERT_TRUE(r) << r.status().to_string();
     const std::string shown((*r).get(0, 1));
@@ -403,6 +406,26 @@ TEST_F(PgCandleStoreTest, PasswordNeverAppearsInErrors) {
   EXPECT_EQ(w.message().find("s3cr3t"), std::string::npos);
   EXPECT_EQ(o.conn.describe().find("s3cr3t"), std::string::npos);
   EXPECT_NE(o.conn.conninfo().find("password='s3cr3t-\\'pw\\\\'"), std::string::npos);
+}
+
+// The read path's prepared statements (range read, has_series) answer the same on every
+// connection reuse, and every range read lands in tickflow_pgstore_query_seconds{query="ohlcv"}.
+TEST_F(PgCandleStoreTest, ReadsArePreparedAndRecordTheirLatency) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->write({make_candle("BTC-USDT", 0, "1.00"), make_candle("BTC-USDT", 1, "2.00")}, {}).is_ok());
+  auto& histogram = PgProbe::get().query_ohlcv_seconds;
+  const auto before = histogram.Collect().histogram.sample_count;
+  for (int i = 0; i < 8; ++i) {  // past PostgreSQL's five custom plans: the generic plan too
+    auto out = store->query(all_of("BTC-USDT"));
+    ASSERT_TRUE(out) << out.status().to_string();
+    ASSERT_EQ(out->size(), 2u);
+    EXPECT_EQ((*out)[1].close.to_string(), "2.00");
+    EXPECT_EQ(*store->has_series(Exchange::kBinance, "BTC-USDT", *Timeframe::parse("1m")), true);
+    EXPECT_EQ(*store->has_series(Exchange::kBinance, "ETH-USDT", *Timeframe::parse("1m")), false);
+    EXPECT_EQ(*store->has_series(Exchange::kBinance, "BTC-USDT", *Timeframe::parse("5m")), false);
+  }
+  EXPECT_EQ(histogram.Collect().histogram.sample_count, before + 8);
 }
 
 }  // namespace
