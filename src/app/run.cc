@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/symbol.h"
 #include "exchange/binance/collector.h"
+#include "exchange/coinbase/collector.h"
 #include "exchange/kraken/collector.h"
 #include "exchange/simulator/simulator.h"
 #include "observability/log.h"
@@ -143,12 +144,15 @@ int cmd_run(const AppConfig& c) {
   std::unique_ptr<exchange::binance::Collector> collector;
   std::unique_ptr<exchange::simulator::Simulator> kraken_simulator;  // --demo: Kraken v1 on its own market
   std::unique_ptr<exchange::kraken::Collector> kraken_collector;
+  std::unique_ptr<exchange::simulator::Simulator> coinbase_simulator;  // --demo: Coinbase on its own market
+  std::unique_ptr<exchange::coinbase::Collector> coinbase_collector;
   std::unique_ptr<serving::HttpServer> server, metrics_server;
 
   auto health = [&]() {
     std::vector<ComponentHealth> h;
     if (collector) h.push_back(collector->health());
     if (kraken_collector) h.push_back(kraken_collector->health());
+    if (coinbase_collector) h.push_back(coinbase_collector->health());
     h.push_back(processor.health());
     h.push_back(loader.health());
     if (trade_loader) h.push_back(trade_loader->health());
@@ -168,6 +172,9 @@ int cmd_run(const AppConfig& c) {
   std::vector<std::string> kraken_symbols = c.demo.enabled ? c.demo.kraken_symbols
                                             : c.kraken.enabled ? c.kraken.symbols
                                                                : std::vector<std::string>{};
+  std::vector<std::string> coinbase_symbols = c.demo.enabled       ? c.demo.coinbase_symbols
+                                              : c.coinbase.enabled ? c.coinbase.symbols
+                                                                   : std::vector<std::string>{};
   if (c.quality.enabled) {
     quality::QualityMonitorConfig qc;
     qc.checker = c.quality.checker;
@@ -186,8 +193,9 @@ int cmd_run(const AppConfig& c) {
   }
   serving::ApiOptions api_options;
   api_options.is_configured = [&](Exchange e, const std::string& symbol, const Timeframe& tf) {
-    const auto& symbols = e == Exchange::kKraken ? kraken_symbols : configured_symbols;
-    if (e != Exchange::kBinance && e != Exchange::kKraken) return false;
+    const auto& symbols = e == Exchange::kKraken     ? kraken_symbols
+                          : e == Exchange::kCoinbase ? coinbase_symbols
+                                                     : configured_symbols;
     bool sym = std::find(symbols.begin(), symbols.end(), symbol) != symbols.end();
     bool frame = std::find(c.candles.timeframes.begin(), c.candles.timeframes.end(), tf) != c.candles.timeframes.end();
     return sym && frame;
@@ -305,6 +313,33 @@ int cmd_run(const AppConfig& c) {
     kraken_collector = std::make_unique<exchange::kraken::Collector>(kc, **bus, clock);
     if (Status st = kraken_collector->start(); !st) return fail("kraken collector", st);
   }
+  if (!coinbase_symbols.empty()) {
+    exchange::coinbase::CollectorConfig bc;
+    bc.ws_url = c.coinbase.ws_url;
+    bc.rest_url = c.coinbase.rest_url;
+    bc.symbols = coinbase_symbols;
+    bc.channels = c.coinbase.channels;
+    bc.api_key = c.coinbase.api_key;
+    bc.api_secret = c.coinbase.api_secret;
+    bc.api_passphrase = c.coinbase.api_passphrase;
+    if (c.demo.enabled) {
+      // A third simulator (Coinbase's market is its own); its ticker twins are subscribed too,
+      // and never counted as trades.
+      exchange::simulator::SimulatorConfig bs;
+      bs.seed = c.demo.seed;
+      bs.rate = c.demo.rate;
+      bs.symbols.clear();
+      for (const auto& s : coinbase_symbols) bs.symbols.push_back(binance_symbol_from_unified(s));
+      coinbase_simulator = std::make_unique<exchange::simulator::Simulator>(bs);
+      if (Status st = coinbase_simulator->start(); !st) return fail("coinbase simulator", st);
+      bc.ws_url = coinbase_simulator->coinbase_ws_url();
+      bc.rest_url = coinbase_simulator->rest_url();
+      bc.channels = {"heartbeat", "matches", "ticker"};
+      std::printf("demo: Coinbase simulator on %s (%zu products)\n", bc.ws_url.c_str(), coinbase_symbols.size());
+    }
+    coinbase_collector = std::make_unique<exchange::coinbase::Collector>(bc, **bus, clock);
+    if (Status st = coinbase_collector->start(); !st) return fail("coinbase collector", st);
+  }
   std::printf("tickflow running: %zu symbols, timeframes", cc.symbols.size());
   for (const auto& tf : c.candles.timeframes) std::printf(" %s", tf.label().c_str());
   std::printf(", data in %s. Ctrl-C to stop.\n", c.data_dir.c_str());
@@ -342,8 +377,10 @@ int cmd_run(const AppConfig& c) {
 
   std::printf("stopping: draining the pipeline (Ctrl-C again to skip)\n");
   std::fflush(stdout);
+  if (coinbase_collector) coinbase_collector->stop();
   if (kraken_collector) kraken_collector->stop();
   if (collector) collector->stop();
+  if (coinbase_simulator) coinbase_simulator->stop();
   if (kraken_simulator) kraken_simulator->stop();
   if (simulator) simulator->stop();
   drain_until([&] { return processor.caught_up(); }, std::chrono::seconds(10));

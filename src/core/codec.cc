@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -335,29 +336,41 @@ std::optional<CandleStatus> peek_candle_status(std::string_view bytes) {
   using Wire = google::protobuf::internal::WireFormatLite;
   constexpr int kCandleField = v1::Envelope::kCandleFieldNumber;
   constexpr int kStatusField = v1::CandleEvent::kStatusFieldNumber;
+  static const google::protobuf::OneofDescriptor* const kBody =
+      v1::Envelope::descriptor()->FindOneofByName("body");
+  // Protobuf's parse semantics, which decode_candle gets: a repeated candle field merges into
+  // the same candle (the last status on the wire wins), and another body of the oneof replaces
+  // it. So the whole record is scanned (the encoders write the body last: no extra work).
+  std::optional<uint64_t> status;  // nullopt while the body is not a candle
   CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
-    if (Wire::GetTagFieldNumber(tag) != kCandleField ||
-        Wire::GetTagWireType(tag) != Wire::WIRETYPE_LENGTH_DELIMITED) {
+    const int number = Wire::GetTagFieldNumber(tag);
+    const bool delimited = Wire::GetTagWireType(tag) == Wire::WIRETYPE_LENGTH_DELIMITED;
+    if (number != kCandleField || !delimited) {
+      if (delimited && number != kCandleField) {
+        const auto* field = v1::Envelope::descriptor()->FindFieldByNumber(number);
+        if (field != nullptr && field->containing_oneof() == kBody) status.reset();
+      }
       if (!Wire::SkipField(&in, tag)) return std::nullopt;
       continue;
     }
     uint32_t length = 0;
     if (!in.ReadVarint32(&length) || static_cast<int64_t>(length) > in.BytesUntilLimit()) return std::nullopt;
     const auto limit = in.PushLimit(static_cast<int>(length));
-    uint64_t status = v1::CANDLE_PROVISIONAL;  // proto3: an absent field is the default
+    uint64_t s = status.value_or(v1::CANDLE_PROVISIONAL);  // proto3: an absent field is the default
     for (uint32_t t; (t = in.ReadTag()) != 0;) {
       if (Wire::GetTagFieldNumber(t) == kStatusField && Wire::GetTagWireType(t) == Wire::WIRETYPE_VARINT) {
-        if (!in.ReadVarint64(&status)) return std::nullopt;
+        if (!in.ReadVarint64(&s)) return std::nullopt;
       } else if (!Wire::SkipField(&in, t)) {
         return std::nullopt;
       }
     }
     if (!in.ConsumedEntireMessage() || in.BytesUntilLimit() != 0) return std::nullopt;
     in.PopLimit(limit);
-    return from_proto(static_cast<v1::CandleStatus>(status));
+    status = s;
   }
-  return std::nullopt;
+  if (!status) return std::nullopt;
+  return from_proto(static_cast<v1::CandleStatus>(*status));
 }
 
 std::string event_id_of(std::string_view bytes) {

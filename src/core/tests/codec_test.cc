@@ -78,6 +78,37 @@ TEST(Codec, PeekCandleStatusAgreesWithDecode) {
   EXPECT_EQ(codec::peek_candle_status("not a protobuf"), std::nullopt);
 }
 
+// Regression (fuzz/codec_fuzz.cc, fuzz/regressions/codec/): two candle bodies in one record
+// merge in protobuf (the last status wins) and another body replaces a candle, but
+// peek_candle_status answered from the first candle body.
+TEST(Codec, PeekCandleStatusFollowsProtobufMergeSemantics) {
+  Candle c;
+  c.symbol = "BTC-USDT";
+  c.exchange_symbol = "BTCUSDT";
+  c.timeframe = *Timeframe::parse("1m");
+  c.open = c.high = c.low = c.close = *Decimal::parse("27000.01");
+  c.status = CandleStatus::kFinal;
+  const std::string final_bytes = codec::encode_candle(c, 1);
+  c.status = CandleStatus::kCorrected;
+  c.revision = 1;
+  const std::string corrected_bytes = codec::encode_candle(c, 2);
+  Trade t;
+  t.symbol = "BTC-USDT";
+  t.exchange_symbol = "BTCUSDT";
+  t.price = t.quantity = *Decimal::parse("1");
+  const std::string trade_bytes = codec::encode_trade(t, 3);
+
+  const std::string merged = final_bytes + corrected_bytes;  // concatenation = protobuf merge
+  ASSERT_EQ(codec::decode_candle(merged)->status, CandleStatus::kCorrected);
+  EXPECT_EQ(codec::peek_candle_status(merged), CandleStatus::kCorrected);
+  const std::string replaced = final_bytes + trade_bytes;  // the trade body replaces the candle
+  ASSERT_FALSE(codec::decode_candle(replaced));
+  EXPECT_EQ(codec::peek_candle_status(replaced), std::nullopt);
+  const std::string candle_last = trade_bytes + final_bytes;
+  ASSERT_EQ(codec::decode_candle(candle_last)->status, CandleStatus::kFinal);
+  EXPECT_EQ(codec::peek_candle_status(candle_last), CandleStatus::kFinal);
+}
+
 TEST(Codec, IndicatorRecordRoundTrips) {
   IndicatorRecord r;
   r.symbol = "ETH-USDT";

@@ -1,7 +1,7 @@
 // Binance collector worker, REST side: backfills aggregate-id holes from
-// GET /api/v3/aggTrades?fromId= (paged, in id order, up to the live trade that revealed the hole)
-// and the HTTP GET behind it, which retries 429 / 418 (honouring Retry-After and the ban floor),
-// 5xx and network errors.
+// GET /api/v3/aggTrades?fromId= (paged, in id order, up to the live trade that revealed the hole).
+// The GET's retries (429 / 418 honouring Retry-After and the ban floor, 5xx, network errors)
+// are collector::RestFetcher's.
 #include <algorithm>
 #include <limits>
 
@@ -13,55 +13,24 @@ namespace tickflow::exchange::binance {
 
 using namespace internal;
 
-Result<std::string> Collector::Worker::http_get(const std::string& url_text) {
-  auto url = transport::parse_url(url_text);
-  if (!url) return url.status();
-  Status last = Status::unavailable("no attempt");
-  for (int attempt = 0; attempt <= config_.max_http_retries && !stopping(); ++attempt) {
-    auto res = http_->get(*url, {}, config_.http_timeout);
-    DurationNs wait = config_.backoff.base_delay * (attempt + 1);
-    if (!res) {
-      last = res.status();
-    } else if (res->status == 200) {
-      return std::move(res->body);
-    } else if (res->status == 429 || res->status == 418) {
-      stats_.http_rate_limited.fetch_add(1);
-      probe_.http_limited(res->status);
-      const int64_t retry_after = res->retry_after_seconds();
-      wait = retry_after >= 0 ? retry_after * kNsPerSec : config_.rate_limit_default_wait;
-      if (res->status == 418) wait = std::max(wait, config_.ban_min_wait);
-      spdlog::warn("collector.binance: REST {} from {}; waiting {} ms", res->status, url->host_header(),
-                   wait / kNsPerMs);
-      last = Status::resource_exhausted("HTTP " + std::to_string(res->status));
-    } else if (res->status >= 500) {
-      last = Status::unavailable("HTTP " + std::to_string(res->status));
-    } else {
-      return Status::invalid_argument("HTTP " + std::to_string(res->status) + " from " + url_text + ": " +
-                                      res->body.substr(0, 200));
-    }
-    if (attempt < config_.max_http_retries && !wait_for(wait)) break;
-  }
-  return last;
-}
-
 void Collector::Worker::backfill(SymbolState& s, int64_t until) {
-  int64_t next = s.last_id + 1;
+  int64_t next = last_id(s) + 1;
   const int64_t first = next;
   bool complete = false;
-  for (int page = 0; page < config_.max_backfill_pages && !stopping(); ++page) {
+  for (int page = 0; page < config_.max_backfill_pages && !control_.stopping(); ++page) {
     const std::string url = rest_base_ + "/api/v3/aggTrades?symbol=" + s.exchange_symbol +
                             "&fromId=" + std::to_string(next) + "&limit=" + std::to_string(config_.backfill_limit);
-    auto body = http_get(url);
-    if (!body) {
+    auto res = rest_.get(url);
+    if (!res) {
       spdlog::error("collector.binance: backfill of {} from id {} failed: {}", s.exchange_symbol, next,
-                    body.status().message());
+                    res.status().message());
       break;
     }
     backfill_trades_.clear();
     const TimestampNs recv = clock_.now_ns();
-    Status st = parse_agg_trades_response(*body, s.exchange_symbol, recv, backfill_trades_);
+    Status st = parse_agg_trades_response(res->body, s.exchange_symbol, recv, backfill_trades_);
     if (!st) {
-      reject("bad_rest_response", st.message(), *body, recv);
+      out_.reject("bad_rest_response", st.message(), res->body, recv);
       break;
     }
     std::sort(backfill_trades_.begin(), backfill_trades_.end(),
@@ -77,17 +46,17 @@ void Collector::Worker::backfill(SymbolState& s, int64_t until) {
       if (t.symbol.empty()) t.symbol = s.unified;
       t.exchange = Exchange::kBinance;
       t.aggregated = true;
-      if (!accept(t, {})) {  // dead-lettered: the exchange's own record is wrong
+      if (!out_.accept(t, {})) {  // dead-lettered: the exchange's own record is wrong
         next = t.trade_id + 1;
         continue;
       }
-      publish(s, t);
+      out_.publish(s.series, t);
       next = t.trade_id + 1;
       ++published;
     }
     stats_.backfilled.fetch_add(published, std::memory_order_relaxed);
     probe_.backfilled(published);
-    flush();
+    end_on(out_.flush());
     if (end_) return;
     if (reached || next >= until ||
         backfill_trades_.size() < static_cast<size_t>(config_.backfill_limit)) {

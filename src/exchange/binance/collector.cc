@@ -1,10 +1,9 @@
-// Binance collector: config validation, the combined stream URL, the metrics probe and the
-// worker's lifecycle (start / stop / health / stats). The worker's connect loop and frame
-// handling live in collector_session.cc, the REST backfill in backfill.cc (collector_worker.h).
+// Binance collector: config validation, the combined stream URL and the worker's lifecycle
+// (start / stop / health / stats). The worker's session and frame handling live in
+// collector_session.cc, the REST backfill in backfill.cc (collector_worker.h).
 #include "exchange/binance/collector.h"
 
 #include <algorithm>
-#include <charconv>
 #include <mutex>
 #include <thread>
 
@@ -29,11 +28,6 @@ std::string lower(std::string_view s) {
 std::string trim_trailing_slash(std::string_view s) {
   while (!s.empty() && s.back() == '/') s.remove_suffix(1);
   return std::string(s);
-}
-
-bool parse_int64(std::string_view text, int64_t& out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
 }
 
 struct SymbolSpec {
@@ -75,67 +69,10 @@ std::string_view kind_name(MessageKind kind) {
 
 namespace internal {
 
-Probe::Probe() {
-  auto& reg = obs::registry();
-  const prometheus::Labels ex{{"exchange", std::string(kExchange)}};
-  auto& messages = prometheus::BuildCounter()
-                       .Name("tickflow_collector_messages_total")
-                       .Help("Frames received from the exchange, by kind")
-                       .Register(reg);
-  for (size_t i = 0; i < kKindCount; ++i) {
-    kinds_[i] = &messages.Add({{"exchange", std::string(kExchange)},
-                               {"kind", std::string(kind_name(static_cast<MessageKind>(i)))}});
-  }
-  invalid_ = &messages.Add({{"exchange", std::string(kExchange)}, {"kind", "invalid"}});
-  rejected_family_ = &prometheus::BuildCounter()
-                          .Name("tickflow_collector_messages_rejected_total")
-                          .Help("Frames dead-lettered (malformed, unknown), by reason")
-                          .Register(reg);
-  connected_ = &prometheus::BuildGauge()
-                    .Name("tickflow_collector_connected")
-                    .Help("1 while the exchange WebSocket is connected")
-                    .Register(reg)
-                    .Add(ex);
-  reconnects_ = &prometheus::BuildCounter()
-                     .Name("tickflow_collector_reconnects_total")
-                     .Help("Successful reconnects after the first connect")
-                     .Register(reg)
-                     .Add(ex);
-  feed_lag_ = &prometheus::BuildHistogram()
-                   .Name("tickflow_collector_feed_lag_seconds")
-                   .Help("Receive time minus exchange trade time")
-                   .Register(reg)
-                   .Add(ex, obs::latency_buckets());
-  backfilled_ = &prometheus::BuildCounter()
-                     .Name("tickflow_collector_backfilled_trades_total")
-                     .Help("Trades fetched from REST to fill holes")
-                     .Register(reg)
-                     .Add(ex);
-  gaps_ = &prometheus::BuildCounter()
-               .Name("tickflow_collector_trade_id_gaps_total")
-               .Help("Live trade id jumps detected")
-               .Register(reg)
-               .Add(ex);
-  publish_errors_ = &prometheus::BuildCounter()
-                         .Name("tickflow_collector_publish_errors_total")
-                         .Help("Bus commits that failed")
-                         .Register(reg)
-                         .Add(ex);
-  auto& limited = prometheus::BuildCounter()
-                      .Name("tickflow_collector_http_rate_limited_total")
-                      .Help("REST responses 429 (rate limit) and 418 (IP ban)")
-                      .Register(reg);
-  http_429_ = &limited.Add({{"exchange", std::string(kExchange)}, {"code", "429"}});
-  http_418_ = &limited.Add({{"exchange", std::string(kExchange)}, {"code", "418"}});
-}
-
-void Probe::rejected(std::string_view reason) {
-  auto it = rejected_.find(std::string(reason));
-  if (it == rejected_.end()) {
-    auto* c = &rejected_family_->Add({{"exchange", std::string(kExchange)}, {"reason", std::string(reason)}});
-    it = rejected_.emplace(std::string(reason), c).first;
-  }
-  it->second->Increment();
+std::vector<std::string_view> kind_names() {
+  std::vector<std::string_view> out;
+  for (int k = 0; k <= static_cast<int>(MessageKind::kUnknown); ++k) out.push_back(kind_name(static_cast<MessageKind>(k)));
+  return out;
 }
 
 }  // namespace internal
@@ -181,11 +118,17 @@ Result<std::string> combined_stream_url(const CollectorConfig& config) {
 Collector::Worker::Worker(CollectorConfig config, bus::EventBus& bus, const Clock& clock,
                           std::unique_ptr<transport::WsConnection> ws,
                           std::unique_ptr<transport::HttpClient> http)
-    : config_(std::move(config)), bus_(bus), clock_(clock), ws_(std::move(ws)), http_(std::move(http)) {
-  health_.name = std::string(kComponent);
-  health_.state = HealthState::kDown;
-  health_.detail = "not started";
-}
+    : config_(std::move(config)),
+      clock_(clock),
+      ws_(std::move(ws)),
+      http_(std::move(http)),
+      probe_(kExchange, kind_names()),
+      out_(kExchange, bus, clock, probe_, config_.validation),
+      rest_(*http_,
+            {config_.max_http_retries, config_.http_timeout, config_.backoff.base_delay,
+             config_.rate_limit_default_wait, config_.ban_min_wait},
+            control_, probe_, kComponent),
+      health_(std::string(kComponent)) {}
 
 Collector::Worker::~Worker() { stop(); }
 
@@ -199,81 +142,49 @@ Status Collector::Worker::start() {
   ws_target_ = *parsed;
   rest_base_ = trim_trailing_slash(config_.rest_url);
   agg_ = config_.trade_stream == "aggTrade";
-  for (const auto& spec : topics::kDefaultTopics) {
-    if (spec.name == topics::kRawMarketData || spec.name == topics::kDlqMarketData) {
-      TICKFLOW_RETURN_IF_ERROR(bus_.create_topic({std::string(spec.name), spec.partitions, spec.retention}));
-    }
-  }
+  TICKFLOW_RETURN_IF_ERROR(out_.create_topics());
   auto symbols = resolve_symbols(config_);
   for (auto& spec : *symbols) {
     SymbolState s;
     s.unified = spec.unified;
     s.exchange_symbol = spec.exchange_symbol;
-    s.key = instrument_key(Exchange::kBinance, spec.unified);
-    s.state_key = agg_ ? spec.exchange_symbol : spec.exchange_symbol + "@trade";
-    auto stored = bus_.get_state(kStateNs, s.state_key);
-    if (!stored) return stored.status();
-    if (stored->has_value()) {
-      int64_t id = kNoId;
-      if (!parse_int64(**stored, id) || id < 0) {
-        return Status::corruption("collector.binance state for " + s.state_key + " is not an id: " + **stored);
-      }
-      s.last_id = s.committed_id = id;
-    }
+    auto series = out_.add_series(instrument_key(Exchange::kBinance, spec.unified),
+                                  agg_ ? spec.exchange_symbol : spec.exchange_symbol + "@trade");
+    if (!series) return series.status();
+    s.series = *series;
     index_.emplace(s.exchange_symbol, symbols_.size());
     symbols_.push_back(std::move(s));
   }
   started_ = true;
-  set_health(HealthState::kDegraded, "connecting");
+  health_.set(HealthState::kDegraded, "connecting");
   thread_ = std::thread([this] { run(); });
   return Status::ok();
 }
 
 void Collector::Worker::stop() {
   std::lock_guard<std::mutex> guard(lifecycle_mu_);
-  {
-    std::lock_guard<std::mutex> lock(wait_mu_);
-    stopping_.store(true);
-  }
-  wait_cv_.notify_all();
+  control_.request_stop();
   if (ws_) ws_->close();
   if (thread_.joinable()) thread_.join();
-  if (!halted_.load()) set_health(HealthState::kDown, "stopped");
-}
-
-ComponentHealth Collector::Worker::health() const {
-  std::lock_guard<std::mutex> lock(health_mu_);
-  return health_;
+  if (!halted_.load()) health_.set(HealthState::kDown, "stopped");
 }
 
 Collector::Stats Collector::Worker::stats() const {
   Stats s;
   s.frames = stats_.frames.load();
-  s.trades_published = stats_.trades_published.load();
+  s.trades_published = out_.published();
   s.backfilled = stats_.backfilled.load();
   s.duplicates_dropped = stats_.duplicates_dropped.load();
   s.ignored = stats_.ignored.load();
-  s.rejected = stats_.rejected.load();
-  s.connects = stats_.connects.load();
-  s.reconnects = stats_.reconnects.load();
+  s.rejected = out_.rejected();
+  s.connects = counters_.connects.load();
+  s.reconnects = counters_.reconnects.load();
   s.gaps = stats_.gaps.load();
   s.unfilled_gaps = stats_.unfilled_gaps.load();
-  s.http_rate_limited = stats_.http_rate_limited.load();
-  s.publish_errors = stats_.publish_errors.load();
-  s.commits = stats_.commits.load();
+  s.http_rate_limited = rest_.rate_limited();
+  s.publish_errors = out_.publish_errors();
+  s.commits = out_.commits();
   return s;
-}
-
-bool Collector::Worker::wait_for(DurationNs d) {
-  std::unique_lock<std::mutex> lock(wait_mu_);
-  return !wait_cv_.wait_for(lock, std::chrono::nanoseconds(std::max<DurationNs>(d, 0)),
-                            [this] { return stopping_.load(); });
-}
-
-void Collector::Worker::set_health(HealthState state, std::string detail) {
-  std::lock_guard<std::mutex> lock(health_mu_);
-  health_.state = state;
-  health_.detail = std::move(detail);
 }
 
 Collector::Collector(CollectorConfig config, bus::EventBus& bus, const Clock& clock)

@@ -1,14 +1,14 @@
-// Binance collector worker, live path: the connect / reconnect loop (backoff, circuit breaker,
-// stale and age limits), frame processing (parse, dedup, gap detection), batching into one bus
-// Transaction per socket drain, dead-lettering, and the commit with the last ids (flush).
+// Binance collector worker, live path: the session (the initial backfill after a (re)connect,
+// the read loop with the proactive reconnect before Binance's 24 h cut), frame processing
+// (parse, dedup, gap detection) and the end of a session on a failed commit. Batching, commit
+// and dead-lettering are collector::CollectorOutput's; the connect loop is
+// collector::run_connection_loop.
 #include <algorithm>
 #include <limits>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
 
-#include "core/codec.h"
-#include "core/topics.h"
 #include "exchange/binance/collector_worker.h"
 
 namespace tickflow::exchange::binance {
@@ -16,9 +16,6 @@ namespace tickflow::exchange::binance {
 using namespace internal;
 
 namespace {
-
-constexpr size_t kMaxDeadLetterPayload = 64 * 1024;
-constexpr DurationNs kRejectLogInterval = 10 * kNsPerSec;
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -31,103 +28,57 @@ std::string upper(std::string_view s) {
 }  // namespace
 
 void Collector::Worker::run() {
-  Backoff backoff(config_.backoff);
-  bool first = true;
-  while (!stopping()) {
-    backoff.on_attempt();
-    Status st = ws_->connect(ws_target_, config_.connect_timeout);
-    if (!st) {
-      if (stopping()) break;
-      const DurationNs delay = backoff.on_failure();
-      spdlog::warn("collector.binance: connect to {} failed ({}); retry in {} ms", ws_target_.to_string(),
-                   st.message(), delay / kNsPerMs);
-      if (backoff.state() == Backoff::State::kOpen) {
-        set_health(HealthState::kDown, "circuit open after " + std::to_string(backoff.consecutive_failures()) +
-                                           " failed connects: " + st.message());
-      } else {
-        set_health(HealthState::kDegraded, "reconnecting: " + st.message());
-      }
-      if (!wait_for(delay)) break;
-      continue;
-    }
-    stats_.connects.fetch_add(1);
-    if (!first) {
-      stats_.reconnects.fetch_add(1);
-      probe_.reconnect();
-    }
-    first = false;
-    probe_.connected(true);
-    set_health(HealthState::kUp, "connected to " + ws_target_.host_header());
-    spdlog::info("collector.binance: connected to {}", ws_target_.to_string());
-    const auto began = SteadyClock::now();
-    frames_this_session_ = 0;
-    const SessionEnd end = run_session();
-    probe_.connected(false);
-    if (end == SessionEnd::kFatal) {
-      halted_.store(true);
-      break;
-    }
-    if (end == SessionEnd::kStopped || stopping()) break;
-    set_health(HealthState::kDegraded, "reconnecting");
-    const bool healthy = frames_this_session_ > 0 &&
-                         SteadyClock::now() - began >= std::chrono::nanoseconds(config_.backoff.base_delay);
-    if (end == SessionEnd::kAged || healthy) {
-      backoff.on_success();
-      continue;  // reconnect at once: the hole stays small and is backfilled
-    }
-    const DurationNs delay = backoff.on_failure();
-    if (!wait_for(delay)) break;
+  collector::ConnectionHooks hooks;
+  hooks.connect = [this] { return ws_->connect(ws_target_, config_.connect_timeout); };
+  hooks.session = [this] { return run_session(); };
+  hooks.session_frames = [this] { return frames_this_session_; };
+  if (collector::run_connection_loop(kComponent, ws_target_.to_string(), config_.backoff, control_, health_, probe_,
+                                     counters_, hooks)) {
+    halted_.store(true);
   }
-  probe_.connected(false);
-  txn_.reset();
+  out_.drop_batch();
 }
 
-Collector::Worker::SessionEnd Collector::Worker::run_session() {
+void Collector::Worker::end_on(collector::CollectorOutput::Flush f) {
+  if (f == collector::CollectorOutput::Flush::kFatal) {
+    health_.set(HealthState::kDown, "ingestion stopped: bus commit failed: " + out_.last_error().to_string());
+    end_ = SessionEnd::kFatal;
+  } else if (f == collector::CollectorOutput::Flush::kReconnect) {
+    end_ = SessionEnd::kReconnect;
+  }
+}
+
+SessionEnd Collector::Worker::run_session() {
   const auto connected_at = SteadyClock::now();
+  frames_this_session_ = 0;
+  auto take_end = [this]() -> std::optional<SessionEnd> {
+    std::optional<SessionEnd> e = end_;
+    end_.reset();
+    return e;
+  };
   if (agg_) {
     for (auto& s : symbols_) {
-      if (s.last_id != kNoId) backfill(s, std::numeric_limits<int64_t>::max());
-      if (end_) return take_end();
+      if (last_id(s) != kNoId) backfill(s, std::numeric_limits<int64_t>::max());
+      if (end_) return *take_end();
     }
-    flush();
-    if (end_) return take_end();
+    end_on(out_.flush());
+    if (end_) return *take_end();
   }
-  while (!stopping()) {
-    auto frame = ws_->read_frame(config_.stale_timeout);
-    if (!frame) {
-      if (stopping()) return SessionEnd::kStopped;
-      if (ws_->is_open()) {
-        spdlog::warn("collector.binance: no frame for {} ms; reconnecting", config_.stale_timeout / kNsPerMs);
-        return SessionEnd::kStale;
-      }
-      spdlog::warn("collector.binance: connection lost: {}", frame.status().message());
-      return SessionEnd::kDropped;
-    }
-    process(*frame);
-    size_t n = 1;
-    while (n < config_.max_batch_frames && !end_) {
-      auto more = ws_->read_frame(0);  // only what is already buffered: latency first
-      if (!more) break;
-      process(*more);
-      ++n;
-    }
-    if (!end_) flush();
-    if (end_) return take_end();
-    if (SteadyClock::now() - connected_at >= std::chrono::nanoseconds(config_.max_connection_age)) {
-      spdlog::info("collector.binance: connection age limit reached; reconnecting");
-      return SessionEnd::kAged;
-    }
-  }
-  return SessionEnd::kStopped;
+  return collector::read_frames(
+      kComponent, *ws_, control_, config_.stale_timeout, config_.max_batch_frames,
+      [this](std::string_view frame) { return process(frame); },
+      [&]() -> std::optional<SessionEnd> {
+        if (!end_) end_on(out_.flush());
+        if (end_) return take_end();
+        if (SteadyClock::now() - connected_at >= std::chrono::nanoseconds(config_.max_connection_age)) {
+          spdlog::info("collector.binance: connection age limit reached; reconnecting");
+          return SessionEnd::kAged;
+        }
+        return std::nullopt;
+      });
 }
 
-Collector::Worker::SessionEnd Collector::Worker::take_end() {
-  SessionEnd e = *end_;
-  end_.reset();
-  return e;
-}
-
-void Collector::Worker::process(std::string_view frame) {
+bool Collector::Worker::process(std::string_view frame) {
   stats_.frames.fetch_add(1, std::memory_order_relaxed);
   ++frames_this_session_;
   const TimestampNs recv = clock_.now_ns();
@@ -135,10 +86,10 @@ void Collector::Worker::process(std::string_view frame) {
   if (!st) {
     probe_.invalid();
     std::string_view reason = parser_.error_reason();
-    reject(reason.empty() ? "malformed" : reason, st.message(), frame, recv);
-    return;
+    out_.reject(reason.empty() ? "malformed" : reason, st.message(), frame, recv);
+    return !end_;
   }
-  probe_.message(parsed_.kind);
+  probe_.message(static_cast<size_t>(parsed_.kind));
   switch (parsed_.kind) {
     case MessageKind::kTrade:
     case MessageKind::kAggTrade:
@@ -147,17 +98,18 @@ void Collector::Worker::process(std::string_view frame) {
       } else {
         stats_.ignored.fetch_add(1, std::memory_order_relaxed);
       }
-      return;
+      return !end_;
     case MessageKind::kDepthUpdate:
     case MessageKind::kBookTicker:
     case MessageKind::kKline:
     case MessageKind::kSubscriptionResult:
       stats_.ignored.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return !end_;
     case MessageKind::kUnknown:
       break;
   }
-  reject("unknown_event", "frame of an unknown kind", frame, recv);
+  out_.reject("unknown_event", "frame of an unknown kind", frame, recv);
+  return !end_;
 }
 
 Collector::Worker::SymbolState* Collector::Worker::find_symbol(std::string_view exchange_symbol) {
@@ -169,121 +121,34 @@ Collector::Worker::SymbolState* Collector::Worker::find_symbol(std::string_view 
 void Collector::Worker::on_live_trade(Trade& trade, std::string_view frame, TimestampNs recv) {
   SymbolState* s = find_symbol(trade.exchange_symbol);
   if (s == nullptr) {
-    reject("unknown_symbol", "trade for unsubscribed symbol " + trade.exchange_symbol, frame, recv);
+    out_.reject("unknown_symbol", "trade for unsubscribed symbol " + trade.exchange_symbol, frame, recv);
     return;
   }
   if (trade.ts_event > 0) probe_.feed_lag(trade.ts_recv - trade.ts_event);
-  if (s->last_id != kNoId && trade.trade_id <= s->last_id) {
+  const int64_t last = last_id(*s);
+  if (last != kNoId && trade.trade_id <= last) {
     stats_.duplicates_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (trade.symbol.empty()) trade.symbol = s->unified;
   // A rejected trade leaves last_id where it was: the next trade reveals the hole and the REST
   // backfill fetches the exchange's own record of it (a corrupt live frame is repaired).
-  if (!accept(trade, frame)) return;
-  if (s->last_id != kNoId && trade.trade_id > s->last_id + 1) {
+  if (!out_.accept(trade, frame)) return;
+  if (last != kNoId && trade.trade_id > last + 1) {
     stats_.gaps.fetch_add(1, std::memory_order_relaxed);
     probe_.gap();
     if (agg_) {
-      spdlog::info("collector.binance: {} aggregate id gap {}..{}; backfilling", s->exchange_symbol,
-                   s->last_id + 1, trade.trade_id - 1);
+      spdlog::info("collector.binance: {} aggregate id gap {}..{}; backfilling", s->exchange_symbol, last + 1,
+                   trade.trade_id - 1);
       backfill(*s, trade.trade_id);
       if (end_) return;
     } else {
       spdlog::warn("collector.binance: {} trade id gap {}..{} ({} trades) cannot be backfilled on the trade "
                    "stream",
-                   s->exchange_symbol, s->last_id + 1, trade.trade_id - 1, trade.trade_id - s->last_id - 1);
+                   s->exchange_symbol, last + 1, trade.trade_id - 1, trade.trade_id - last - 1);
     }
   }
-  publish(*s, trade);
-}
-
-void Collector::Worker::ensure_txn() {
-  if (!txn_) txn_ = bus_.begin();
-}
-
-bool Collector::Worker::accept(const Trade& trade, std::string_view payload) {
-  const quality::Rejection rejection = quality::validate_trade(trade, config_.validation);
-  if (rejection == quality::Rejection::kNone) return true;
-  std::string detail = "trade " + std::to_string(trade.trade_id) + " of " + trade.exchange_symbol + " at " +
-                       format_iso8601_ms(trade.ts_event) + " (received " + format_iso8601_ms(trade.ts_recv) +
-                       ") price " + trade.price.to_string() + " qty " + trade.quantity.to_string();
-  if (payload.empty()) {
-    reject(quality::rejection_reason(rejection), std::move(detail), codec::encode_trade(trade), trade.ts_recv);
-  } else {
-    reject(quality::rejection_reason(rejection), std::move(detail), payload, trade.ts_recv);
-  }
-  return false;
-}
-
-void Collector::Worker::publish(SymbolState& s, const Trade& trade) {
-  ensure_txn();
-  txn_->append(topics::kRawMarketData, s.key, codec::encode_trade(trade, clock_.now_ns()));
-  s.last_id = trade.trade_id;
-  s.dirty = true;
-  stats_.trades_published.fetch_add(1, std::memory_order_relaxed);
-}
-
-void Collector::Worker::reject(std::string_view reason, std::string detail, std::string_view payload, TimestampNs recv) {
-  stats_.rejected.fetch_add(1, std::memory_order_relaxed);
-  probe_.rejected(reason);
-  const TimestampNs now = clock_.now_ns();
-  if (last_reject_log_ == 0 || now - last_reject_log_ >= kRejectLogInterval) {
-    spdlog::warn("collector.binance: rejected frame ({}: {}); {} more since last report; sample: {}", reason,
-                 detail, suppressed_rejects_, payload.substr(0, 300));
-    last_reject_log_ = now;
-    suppressed_rejects_ = 0;
-  } else {
-    ++suppressed_rejects_;
-  }
-  codec::DeadLetter dl;
-  dl.source_topic = "collector";
-  dl.exchange = std::string(kExchange);
-  dl.reason = std::string(reason);
-  dl.detail = std::move(detail);
-  dl.payload = std::string(payload.substr(0, kMaxDeadLetterPayload));
-  dl.ts_recv = recv;
-  ensure_txn();
-  txn_->append(topics::kDlqMarketData, kExchange, codec::encode_dead_letter(dl, now));
-}
-
-void Collector::Worker::flush() {
-  if (!txn_) return;
-  bool any_dirty = false;
-  for (auto& s : symbols_) {
-    if (s.dirty) {
-      txn_->put_state(kStateNs, s.state_key, std::to_string(s.last_id));
-      any_dirty = true;
-    }
-  }
-  if (txn_->appended() == 0 && !any_dirty) {
-    txn_.reset();
-    return;
-  }
-  Status st = txn_->commit();
-  txn_.reset();
-  if (st) {
-    stats_.commits.fetch_add(1, std::memory_order_relaxed);
-    for (auto& s : symbols_) {
-      s.committed_id = s.last_id;
-      s.dirty = false;
-    }
-    return;
-  }
-  stats_.publish_errors.fetch_add(1);
-  probe_.publish_error();
-  for (auto& s : symbols_) {
-    s.last_id = s.committed_id;
-    s.dirty = false;
-  }
-  if (st.code() == ErrorCode::kIo || !st.retryable()) {
-    spdlog::critical("collector.binance: bus commit failed ({}); INGESTION STOPPED", st.to_string());
-    set_health(HealthState::kDown, "ingestion stopped: bus commit failed: " + st.to_string());
-    end_ = SessionEnd::kFatal;
-  } else {
-    spdlog::error("collector.binance: bus commit failed ({}); reconnecting to backfill", st.to_string());
-    end_ = SessionEnd::kReconnect;
-  }
+  out_.publish(s->series, trade);
 }
 
 }  // namespace tickflow::exchange::binance

@@ -81,6 +81,10 @@ Status parse_rest_trades(std::string_view body, std::string_view pair, Timestamp
           f.at(1).get_string().get(volume) != simdjson::SUCCESS || !Decimal::parse(volume, t.quantity)) {
         return bad("bad price or volume");
       }
+      // As the WebSocket parser: a trade has a positive price and volume (a zero or negative
+      // one would enter candles through backfill only; found by fuzz/kraken_rest_fuzz.cc).
+      if (!(t.price > Decimal()) || !(t.quantity > Decimal()))
+        return bad("price or volume is not positive");
       int64_t us = 0;
       if (!time_us(f.at(2), us)) return bad("bad time");
       if (f.at(3).get_string().get(side) != simdjson::SUCCESS || (side != "b" && side != "s")) {

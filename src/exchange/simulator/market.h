@@ -195,4 +195,35 @@ void append_kraken_trade_ws(std::string& out, const SimTrade& t, int64_t time_us
 // REST /0/public/Trades entry: ["58721.20000","0.02798644",1617666461.465618,"s","m","",ID].
 void append_kraken_trade_rest(std::string& out, const SimTrade& t, int64_t time_us, int price_decimals);
 
+// ---- Coinbase Exchange encoders (format of testdata/exchanges/coinbase and Coinbase's docs) ----
+
+// Coinbase's product of a model symbol: "BTCUSD" → "BTC-USD", "BTCUSDT" → "BTC-USDT" (the quote
+// is the first suffix of USDT, USDC, USD, EUR, GBP, BTC, ETH that leaves a base); "" if none.
+std::string coinbase_product_name(std::string_view symbol);
+// The product's `sequence` at a fill: 2 per fill from 100000000 (an order event before each
+// match on the "full" channel, so the matches channel skips, as on Coinbase). The match and its
+// ticker twin share it; a heartbeat carries that of the last fill.
+inline int64_t coinbase_sequence(const SymbolSpec& spec, int64_t trade_id) {
+  return 100'000'000 + 2 * (trade_id - spec.first_trade_id + 1);
+}
+// "2021-04-17T16:43:37.089723Z" (6 fractional digits, as Coinbase prints).
+void append_iso8601_us(std::string& out, int64_t time_us);
+// A price or size as Coinbase prints it: trailing zeros (and a bare point) dropped ("0.04", "985").
+void append_coinbase_decimal(std::string& out, int64_t units);
+// {"type":"match"|"last_match","trade_id":..,"maker_order_id":"..","taker_order_id":"..",
+//  "side":"<maker side>","size":"..","price":"..","product_id":"..","sequence":..,"time":".."}
+void append_coinbase_match(std::string& out, std::string_view type, std::string_view product, const SimTrade& t,
+                           int64_t time_us, int64_t sequence);
+// The ticker twin of a match (same sequence, trade_id and time; `side` = the taker's).
+struct CoinbaseTickerStats {
+  int64_t open = 0, high = 0, low = 0, volume = 0, best_bid = 0, best_ask = 0;
+};
+void append_coinbase_ticker(std::string& out, std::string_view product, const SimTrade& t, int64_t time_us,
+                            int64_t sequence, const CoinbaseTickerStats& s);
+// {"type":"heartbeat","sequence":..,"last_trade_id":..,"product_id":"..","time":".."} (docs' order)
+void append_coinbase_heartbeat(std::string& out, std::string_view product, int64_t last_trade_id, int64_t sequence,
+                               int64_t time_us);
+// REST /products/{id}/trades element: {"time":"..","trade_id":..,"price":"..","size":"..","side":"<maker side>"}
+void append_coinbase_trade_rest(std::string& out, const SimTrade& t, int64_t time_us);
+
 }  // namespace tickflow::exchange::simulator

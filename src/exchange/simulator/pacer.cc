@@ -40,6 +40,9 @@ void Simulator::Impl::pacer_loop() {
   // Kraken time: (time_ms of the symbol's previous fill, fills seen in that ms) per symbol.
   std::vector<std::pair<int64_t, int64_t>> kraken_ms(specs.size(), {-1, 0});
   SteadyClock::time_point stall_until{};
+  // Coinbase: the ticker's 24 h figures per symbol, and when the next heartbeats are due.
+  std::vector<CoinbaseTickerStats> coinbase_stats(specs.size());
+  SteadyClock::time_point next_heartbeat = SteadyClock::now();
 
   MarketEvent ev;
   Batch batch;
@@ -255,6 +258,52 @@ void Simulator::Impl::pacer_loop() {
             batch.add(ksid, off);
           }
         }
+        // Coinbase Exchange feed: one match per fill and its ticker twin (same trade_id and
+        // sequence). Withheld fills are left out (the heartbeats' last_trade_id and REST still
+        // show them); a malformed fault sends a truncated copy of the match first; outliers as
+        // on @trade. Late and duplicate faults are Binance-only.
+        const std::string& product = coinbase_products[sym];
+        if (!product.empty()) {
+          const uint32_t msid = sym * kStreamKinds + kCoinbaseMatchStream;
+          const uint32_t tksid = sym * kStreamKinds + kCoinbaseTickerStream;
+          const bool want_match = stream_subscribers[msid].load(std::memory_order_relaxed) > 0;
+          const bool want_ticker = stream_subscribers[tksid].load(std::memory_order_relaxed) > 0;
+          CoinbaseTickerStats& cs = coinbase_stats[sym];
+          for (const SimTrade& t : ev.trades) {
+            if (cs.open == 0) cs.open = cs.high = cs.low = t.price;
+            cs.high = std::max(cs.high, t.price);
+            cs.low = std::min(cs.low, t.price);
+            cs.volume += t.qty;
+          }
+          if (want_ticker) {
+            const DepthSnapshot top = model->snapshot(sym, 1);
+            cs.best_bid = top.bids.empty() ? 0 : top.bids.front().price;
+            cs.best_ask = top.asks.empty() ? 0 : top.asks.front().price;
+          }
+          for (size_t i = 0; (want_match || want_ticker) && i < n; ++i) {
+            if (trade_skip[i]) continue;
+            SimTrade t = ev.trades[i];
+            t.price = faulty_price(t.price, trade_outlier_pct[i]);
+            const int64_t seq = coinbase_sequence(spec, t.id);
+            if (want_match) {
+              tmp.clear();
+              append_coinbase_match(tmp, "match", product, t, trade_kraken_us[i], seq);
+              if (trade_malformed[i]) {
+                const size_t off = batch.buf.size();
+                batch.buf.append(tmp, 0, tmp.size() / 2);
+                batch.add(msid, off);
+              }
+              const size_t off = batch.buf.size();
+              batch.buf.append(tmp);
+              batch.add(msid, off);
+            }
+            if (want_ticker) {
+              const size_t off = batch.buf.size();
+              append_coinbase_ticker(batch.buf, product, t, trade_kraken_us[i], seq, cs);
+              batch.add(tksid, off);
+            }
+          }
+        }
         // @aggTrade frames: withheld with any of their trades, late with their first late one.
         const uint32_t asid = sym * kStreamKinds + kAggStream;
         if (stream_subscribers[asid].load(std::memory_order_relaxed) > 0) {
@@ -291,6 +340,20 @@ void Simulator::Impl::pacer_loop() {
         }
       }
       next_due = model->peek_time_ms();
+      // Coinbase heartbeats, once a second per product, after this burst's matches: the last
+      // trade id generated (withheld ones included, so a client sees what it missed).
+      if (now >= next_heartbeat) {
+        while (next_heartbeat <= now) next_heartbeat += std::chrono::milliseconds(kCoinbaseHeartbeatMs);
+        for (size_t sym = 0; sym < specs.size(); ++sym) {
+          const uint32_t hsid = static_cast<uint32_t>(sym) * kStreamKinds + kCoinbaseHeartbeatStream;
+          if (coinbase_products[sym].empty() || stream_subscribers[hsid].load(std::memory_order_relaxed) == 0) continue;
+          const int64_t last = hist[sym].trades.empty() ? specs[sym].first_trade_id - 1 : hist[sym].trades.back().id;
+          const size_t off = batch.buf.size();
+          append_coinbase_heartbeat(batch.buf, coinbase_products[sym], last, coinbase_sequence(specs[sym], last),
+                                    due_ms * 1000);
+          batch.add(hsid, off);
+        }
+      }
     }
     // Late frames whose time has come go after this burst's newer frames.
     SteadyClock::time_point late_wake = SteadyClock::time_point::max();
@@ -313,6 +376,12 @@ void Simulator::Impl::pacer_loop() {
     if (full) continue;
 
     auto wake = late_wake;
+    for (size_t sym = 0; sym < specs.size(); ++sym) {
+      if (stream_subscribers[sym * kStreamKinds + kCoinbaseHeartbeatStream].load(std::memory_order_relaxed) > 0) {
+        wake = std::min(wake, next_heartbeat);
+        break;
+      }
+    }
     if (next_due != MarketModel::kNever) {
       wake = std::min(wake, wall_start + std::chrono::milliseconds(next_due - start_ms));
     }

@@ -14,7 +14,7 @@ using namespace internal;
 
 int Simulator::Impl::stream_id(std::string_view name) const {
   for (size_t i = 0; i < stream_names.size(); ++i) {
-    if (i % kStreamKinds != kKrakenTradeStream && stream_names[i] == name) return static_cast<int>(i);
+    if (i % kStreamKinds < kKrakenTradeStream && stream_names[i] == name) return static_cast<int>(i);
   }
   return -1;
 }
@@ -70,6 +70,7 @@ RestReply Simulator::Impl::handle_rest(std::string_view method, std::string_view
   if (t.path == "/_sim/fault" && (method == "POST" || get)) return rest_fault(t);
   if (t.path == "/_sim/stats" && get) return rest_stats();
   if (t.path == "/0/public/Trades" && (get || method == "POST")) return rest_kraken_trades(t);
+  if (get && t.path.rfind("/products/", 0) == 0) return rest_coinbase_trades(t);
   if (!get) return binance_error(405, -1000, "Method not allowed.");
   if (t.path == "/api/v3/ping") return {200, "{}"};
   if (t.path == "/api/v3/time") {

@@ -64,6 +64,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->set(http::field::server, "tickflow-simulator");
     res->set(http::field::content_type, "application/json;charset=UTF-8");
     res->keep_alive(req_.keep_alive());
+    for (const auto& [name, value] : r.headers) res->set(name, value);
     res->body() = std::move(r.body);
     res->prepare_payload();
     http::async_write(sock_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
@@ -82,6 +83,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::vector<std::string> streams;
     if (t.path == "/kraken" || t.path == "/kraken/") {
       kraken_ = true;
+    } else if (t.path == "/coinbase" || t.path == "/coinbase/") {
+      coinbase_ = true;
     } else if (t.path == "/stream") {
       combined = true;
       if (auto it = t.query.find("streams"); it != t.query.end()) streams = split(it->second, '/');
@@ -114,7 +117,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     ws_.reset();
     if (ec) return;
     std::string leftover(static_cast<const char*>(buf_.data().data()), buf_.size());
-    accept_ws_session(sim_, std::move(sock_), combined_, std::move(leftover), streams_, kraken_);
+    accept_ws_session(sim_, std::move(sock_), combined_, std::move(leftover), streams_, kraken_, coinbase_);
   }
 
 
@@ -126,6 +129,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::vector<std::string> streams_;
   bool combined_ = false;
   bool kraken_ = false;
+  bool coinbase_ = false;
 };
 
 }  // namespace
@@ -152,6 +156,10 @@ Status Simulator::Impl::start() {
     stream_names.push_back(s.stream_prefix + "@depth@100ms");
     kraken_pairs.push_back(kraken_pair_name(s.symbol));
     stream_names.push_back("kraken:" + kraken_pairs.back());
+    coinbase_products.push_back(coinbase_product_name(s.symbol));
+    for (const char* ch : {"matches", "ticker", "heartbeat"}) {
+      stream_names.push_back(std::string("coinbase:") + ch + ":" + coinbase_products.back());
+    }
   }
   stream_subscribers = std::vector<std::atomic<int>>(stream_names.size());
   hist.resize(specs.size());
@@ -239,6 +247,7 @@ void Simulator::stop() {
 uint16_t Simulator::port() const { return impl_->bound_port; }
 std::string Simulator::ws_url() const { return "ws://" + impl_->cfg.host + ":" + std::to_string(port()); }
 std::string Simulator::kraken_ws_url() const { return ws_url() + "/kraken"; }
+std::string Simulator::coinbase_ws_url() const { return ws_url() + "/coinbase"; }
 std::string Simulator::rest_url() const { return "http://" + impl_->cfg.host + ":" + std::to_string(port()); }
 const SimulatorConfig& Simulator::config() const { return impl_->cfg; }
 

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,8 +31,19 @@ namespace internal {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr int kStreamKinds = 4;  // trade, aggTrade, depth@100ms; Kraken v1 trade (its own sessions)
-enum StreamKind : uint32_t { kTradeStream = 0, kAggStream = 1, kDepthStream = 2, kKrakenTradeStream = 3 };
+// Binance trade, aggTrade, depth@100ms; Kraken v1 trade and Coinbase matches / ticker /
+// heartbeat (each on their own sessions). Binance's are the kinds below kKrakenTradeStream.
+constexpr int kStreamKinds = 7;
+enum StreamKind : uint32_t {
+  kTradeStream = 0,
+  kAggStream = 1,
+  kDepthStream = 2,
+  kKrakenTradeStream = 3,
+  kCoinbaseMatchStream = 4,
+  kCoinbaseTickerStream = 5,
+  kCoinbaseHeartbeatStream = 6,
+};
+constexpr int64_t kCoinbaseHeartbeatMs = 1000;  // Coinbase: a heartbeat per product every second
 // Kraken's channelID of a symbol's trade channel (one per pair, like the recording's 321).
 constexpr int64_t kKrakenChannelBase = 320;
 constexpr int64_t kKrakenHeartbeatMs = 1000;  // Kraken: a heartbeat after ~1 s without data
@@ -67,6 +79,15 @@ IntParam int_param(const Target& t, std::string_view name);
 struct RestReply {
   int status = 200;  // HTTP status code
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra (Coinbase's CB-BEFORE / CB-AFTER)
+};
+
+// What a Coinbase subscribe / unsubscribe request does to a session: reply texts in order
+// (subscriptions ack or error, then one last_match per newly subscribed matches channel) and
+// the stream ids to add / remove.
+struct CoinbaseRequest {
+  std::vector<std::string> replies;
+  std::vector<int> add, remove;
 };
 
 RestReply binance_error(int http_status, int code, std::string_view msg);
@@ -114,6 +135,7 @@ struct Simulator::Impl {
   std::vector<SymbolSpec> specs;
   std::vector<std::string> stream_names;  // by stream id = symbol * kStreamKinds + kind
   std::vector<std::string> kraken_pairs;  // by symbol: "XBT/USD" ("" if no Kraken name)
+  std::vector<std::string> coinbase_products;  // by symbol: "BTC-USD" ("" if no Coinbase name)
   size_t history_cap = 0;  // per symbol; 0 = keep all
 
   struct Io;  // the io_context and acceptor (server_io.h; Asio stays out of this header)
@@ -167,6 +189,15 @@ struct Simulator::Impl {
   int stream_id(std::string_view name) const;  // Binance streams only
   int kraken_symbol(std::string_view pair) const;  // "XBT/USD" → symbol index, or -1
   internal::RestReply rest_kraken_trades(const internal::Target& t);
+  int coinbase_symbol(std::string_view product) const;  // "BTC-USD" → symbol index, or -1
+  internal::RestReply rest_coinbase_trades(const internal::Target& t);
+  // Io thread: a Coinbase client message. `apply` runs with the market lock held (so the
+  // last_match replies and the first live matches neither overlap nor leave a hole).
+  void coinbase_request(std::string_view text, const std::function<void(const internal::CoinbaseRequest&)>& apply);
+  // The last_match of a product (its newest trade), with market_mu held; false when none yet.
+  bool coinbase_last_match(int symbol, std::string& out) const;
+  // The subscriptions ack listing a session's Coinbase streams (`subs` by stream id).
+  std::string coinbase_subscriptions(const std::vector<uint8_t>& subs) const;
   internal::RestReply handle_rest(std::string_view method, std::string_view target);
   internal::RestReply rest_depth(const internal::Target& t);
   internal::RestReply rest_agg_trades(const internal::Target& t);

@@ -23,8 +23,10 @@ struct Simulator::Impl::Io {
 
 // Io thread: turns a socket whose WebSocket handshake is done into a registered session
 // (`leftover`: bytes already read past the handshake; `url_streams`: streams named in the URL).
-// `kraken`: a Kraken v1 session (systemStatus on connect, subscribe events, heartbeats).
+// `kraken`: a Kraken v1 session (systemStatus on connect, subscribe events, heartbeats);
+// `coinbase`: a Coinbase Exchange feed session (subscribe / unsubscribe messages).
 void accept_ws_session(Simulator::Impl& sim, boost::asio::ip::tcp::socket sock, bool combined,
-                       std::string leftover, const std::vector<std::string>& url_streams, bool kraken = false);
+                       std::string leftover, const std::vector<std::string>& url_streams, bool kraken = false,
+                       bool coinbase = false);
 
 }  // namespace tickflow::exchange::simulator

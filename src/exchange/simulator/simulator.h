@@ -118,6 +118,7 @@ class Simulator {
   std::string ws_url() const;    // "ws://127.0.0.1:PORT"
   std::string rest_url() const;  // "http://127.0.0.1:PORT" (Binance and Kraken REST)
   std::string kraken_ws_url() const;  // "ws://127.0.0.1:PORT/kraken" (Kraken v1)
+  std::string coinbase_ws_url() const;  // "ws://127.0.0.1:PORT/coinbase" (Coinbase Exchange feed)
   SimulatorStats stats() const;
   const SimulatorConfig& config() const;
 
@@ -127,7 +128,8 @@ class Simulator {
   std::vector<SimAggTrade> agg_history(const std::string& symbol) const;
   // Trade ids the skip faults kept off the WS @trade stream, in order.
   std::vector<int64_t> skipped_trade_ids(const std::string& symbol) const;
-  // The kept history as Kraken serves it (same trades as history(), with Kraken's µs time).
+  // The kept history as Kraken serves it (same trades as history(), with Kraken's µs time;
+  // Coinbase's match/REST times are the same microseconds).
   std::vector<SimKrakenTrade> kraken_history(const std::string& symbol) const;
 
   // Run-time faults (same as POST /_sim/fault), applied by the pacer in market order.

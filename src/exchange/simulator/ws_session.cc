@@ -24,8 +24,8 @@ using tcp = net::ip::tcp;
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(Simulator::Impl& sim, tcp::socket sock, bool combined, bool kraken)
-      : sim_(sim), sock_(std::move(sock)), combined_(combined), kraken_(kraken),
+  WsSession(Simulator::Impl& sim, tcp::socket sock, bool combined, bool kraken, bool coinbase)
+      : sim_(sim), sock_(std::move(sock)), combined_(combined), kraken_(kraken), coinbase_(coinbase),
         subs_(sim.stream_names.size(), 0) {}
 
   // ---- called from the pacer (and io thread) under mu_ ----
@@ -51,6 +51,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       queue_text("{\"connectionID\":" + std::to_string(conn_id) +
                  ",\"event\":\"systemStatus\",\"status\":\"online\",\"version\":\"1.8.3\"}");
       arm_heartbeat();
+      do_read();
+      return;
+    }
+    if (coinbase_) {  // Coinbase sends nothing before the client's subscribe
       do_read();
       return;
     }
@@ -395,9 +399,50 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (any) sim_.on_subscribed();
   }
 
+  // Coinbase: subscribe / unsubscribe → the error, or the subscriptions ack then one
+  // last_match per newly subscribed matches channel, all before the first live frame of the new
+  // channels (the market lock is held while they are queued: coinbase.cc).
+  void on_coinbase_message(const std::string& text) {
+    bool any = false;
+    sim_.coinbase_request(text, [&](const CoinbaseRequest& req) {
+      std::string out;
+      for (const auto& r : req.replies) {
+        append_ws_header(out, 0x1, r.size());
+        out += r;
+      }
+      std::lock_guard lk(mu_);
+      if (closing_ || closed_) return;
+      if (req.replies.empty()) {
+        std::vector<int> new_matches;
+        for (int sid : req.add) {
+          if (!subs_[sid] && sid % kStreamKinds == kCoinbaseMatchStream) new_matches.push_back(sid / kStreamKinds);
+          add_sub(sid);
+        }
+        for (int sid : req.remove) remove_sub(sid);
+        const std::string ack = sim_.coinbase_subscriptions(subs_);
+        append_ws_header(out, 0x1, ack.size());
+        out += ack;
+        for (int sym : new_matches) {
+          std::string m;
+          if (!sim_.coinbase_last_match(sym, m)) continue;
+          append_ws_header(out, 0x1, m.size());
+          out += m;
+        }
+      }
+      pending_ += out;
+      any = !order_.empty();
+    });
+    kick();
+    if (any) sim_.on_subscribed();
+  }
+
   void on_message(const std::string& text) {
     if (kraken_) {
       on_kraken_message(text);
+      return;
+    }
+    if (coinbase_) {
+      on_coinbase_message(text);
       return;
     }
     simdjson::dom::element doc;
@@ -494,6 +539,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   tcp::socket sock_;
   const bool combined_;
   const bool kraken_;
+  const bool coinbase_;
   std::vector<uint8_t> subs_;  // under mu_
   uint64_t heartbeat_frames_ = 0;  // under mu_: frames_ at the last heartbeat tick
   std::vector<int> order_;     // under mu_: subscription order for LIST_SUBSCRIPTIONS
@@ -511,8 +557,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 };
 
 void accept_ws_session(Simulator::Impl& sim, tcp::socket sock, bool combined, std::string leftover,
-                       const std::vector<std::string>& url_streams, bool kraken) {
-  auto ws = std::make_shared<WsSession>(sim, std::move(sock), combined, kraken);
+                       const std::vector<std::string>& url_streams, bool kraken, bool coinbase) {
+  auto ws = std::make_shared<WsSession>(sim, std::move(sock), combined, kraken, coinbase);
   {
     std::lock_guard lk(sim.sessions_mu);
     sim.sessions.push_back(ws);

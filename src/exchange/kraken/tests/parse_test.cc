@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exchange/kraken/book.h"
+#include "exchange/kraken/rest.h"
 
 namespace tickflow::exchange::kraken {
 namespace {
@@ -372,6 +373,25 @@ TEST(KrakenBook, UpdateBeforeSnapshotAndDepthTruncation) {
   ASSERT_TRUE(book.apply(m).is_ok()) << book.reason();
   EXPECT_EQ(book.book().ask_count(), 2u);
   EXPECT_EQ(book.book().top(0).asks.back().price, Decimal(55, 1));
+}
+
+// Regression (fuzz/kraken_rest_fuzz.cc, fuzz/regressions/kraken_rest/): REST Trades accepted a
+// zero or negative price or volume that the WebSocket parser rejects, so such a trade could
+// enter candles through backfill.
+TEST(KrakenRest, NonPositivePriceOrVolumeIsRejectedAsOnTheWebSocket) {
+  RestTradesPage page;
+  auto body = [](const std::string& entry) {
+    return R"({"error":[],"result":{"XXBTZUSD":[)" + entry + R"(],"last":"1"}})";
+  };
+  ASSERT_TRUE(parse_rest_trades(body(R"(["58721.2","0.5",1617666461.465618,"s","m",""])"), "XBT/USD", 0, page)
+                  .is_ok());
+  ASSERT_EQ(page.trades.size(), 1u);
+  for (const char* entry : {R"(["58721.2","0.00000000",1617666461.465618,"s","m",""])",
+                            R"(["58721.2","-0.5",1617666461.465618,"s","m",""])",
+                            R"(["0.0","0.5",1617666461.465618,"b","l",""])",
+                            R"(["-1","0.5",1617666461.465618,"b","l",""])"}) {
+    EXPECT_EQ(parse_rest_trades(body(entry), "XBT/USD", 0, page).code(), ErrorCode::kCorruption) << entry;
+  }
 }
 
 }  // namespace
