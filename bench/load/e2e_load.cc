@@ -9,6 +9,13 @@
 //
 // Usage: e2e_load [--rate 100000] [--symbols 20] [--seconds 20] [--warmup 3]
 //                 [--provisional-ms 1] [--timeframes 1m] [--analytics]
+//                 [--bus embedded|kafka|both] [--kafka-prop key=value ...]
+// --bus kafka runs the same pipeline over the Kafka bus (src/bus/kafka) against librdkafka's mock
+// cluster (3 brokers on loopback) started IN THIS PROCESS (its broker threads are named
+// "kafka-mock" in the CPU report; the bus's librdkafka threads "kafka-client"); --kafka-prop adds
+// librdkafka properties (after the bench's tuning, kBenchKafkaProps). --bus both runs embedded,
+// then kafka, each in a child process (clean metrics, CPU accounting), and prints their figures
+// side by side with the load average. Each mode ends with one machine-readable `RESULT` line.
 // --analytics adds the full analytics stage of `tickflow run`: the indicator processor (default
 // spec) and its loader into the store, the quality monitor, and an alert processor with one
 // rule of each candle/indicator kind on every series — to compare the latency with and without.
@@ -28,6 +35,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "bus/factory.h"
@@ -49,6 +57,7 @@
 #include "serving/server.h"
 #include "storage/factory.h"
 #include "storage/loader.h"
+#include "tests/servers/kafka_mock_cluster.h"
 
 using namespace tickflow;
 
@@ -136,6 +145,72 @@ double pct(std::vector<double>& v, double q) {
   return v[i];
 }
 
+// librdkafka tuning of the Kafka mode (see docs/benchmarks.md "Through Kafka"). produce() waits
+// for every acknowledgement of a commit, so linger.ms adds to every commit's latency one for
+// one: 1 ms still batches the records a commit enqueues together; the consumers ask the broker
+// to answer a fetch at once when anything is there (fetch.min.bytes 1) and wait at most
+// fetch.wait.max.ms when nothing is.
+const std::vector<std::pair<std::string, std::string>> kBenchKafkaProps = {
+    {"linger.ms", "1"},          {"batch.num.messages", "10000"}, {"batch.size", "1000000"},
+    {"compression.type", "lz4"}, {"fetch.wait.max.ms", "5"},     {"fetch.min.bytes", "1"},
+    {"queue.buffering.max.kbytes", "262144"}};
+
+std::string load_average() {
+  double l[3] = {0, 0, 0};
+  if (getloadavg(l, 3) != 3) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f/%.2f/%.2f", l[0], l[1], l[2]);
+  return buf;
+}
+
+// --bus both: runs this program once per mode (same flags + --bus MODE), echoes its output and
+// prints the RESULT lines side by side.
+int run_both(int argc, char** argv) {
+  std::vector<std::pair<std::string, std::string>> results;  // mode, RESULT line
+  for (const char* mode : {"embedded", "kafka"}) {
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);  // (in popen's shell it is sh)
+    if (n <= 0) return 1;
+    std::string cmd = "'" + std::string(self, static_cast<size_t>(n)) + "'";
+    for (int i = 1; i < argc; ++i) cmd += std::string(" '") + argv[i] + "'";
+    cmd += std::string(" --bus ") + mode + " 2>&1";
+    std::printf("=== --bus %s (load average before: %s)\n", mode, load_average().c_str());
+    std::fflush(stdout);
+    FILE* f = popen(cmd.c_str(), "r");
+    if (f == nullptr) return 1;
+    char line[4096];
+    std::string result;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      std::fputs(line, stdout);
+      if (std::strncmp(line, "RESULT ", 7) == 0) {
+        result = line;
+        while (!result.empty() && (result.back() == '\n' || result.back() == '\r')) result.pop_back();
+        result += ' ';  // every field ends with a space
+      }
+    }
+    if (pclose(f) != 0 || result.empty()) {
+      std::fprintf(stderr, "e2e_load --bus %s failed\n", mode);
+      return 1;
+    }
+    results.emplace_back(mode, result);
+  }
+  auto field = [](const std::string& r, const char* key) {
+    auto p = r.find(std::string(" ") + key + "=");
+    if (p == std::string::npos) return std::string("?");
+    const size_t from = p + std::strlen(key) + 2;
+    return r.substr(from, r.find(' ', from) - from);
+  };
+  std::printf("\n%-9s %12s %12s %9s %9s %9s %9s %8s  %s\n", "bus", "collected/s", "processed/s", "p50 ms", "p99 ms",
+              "p99.9 ms", "samples", "cpu %", "load average (1/5/15 min) at the end");
+  for (const auto& [mode, r] : results) {
+    std::printf("%-9s %12s %12s %9s %9s %9s %9s %8s  %s\n", mode.c_str(), field(r, "collected").c_str(),
+                field(r, "processed").c_str(), field(r, "p50").c_str(), field(r, "p99").c_str(),
+                field(r, "p999").c_str(), field(r, "samples").c_str(), field(r, "cpu").c_str(),
+                field(r, "load").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,8 +227,24 @@ int main(int argc, char** argv) {
       --argc;
       break;
     }
+  std::string bus_mode = "embedded";
+  std::vector<std::pair<std::string, std::string>> kafka_props = kBenchKafkaProps;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
+    if (k == "--bus") {
+      bus_mode = argv[i + 1];
+      continue;
+    }
+    if (k == "--kafka-prop") {
+      std::string kv = argv[i + 1];
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) {
+        std::fprintf(stderr, "--kafka-prop wants key=value, got %s\n", kv.c_str());
+        return 2;
+      }
+      kafka_props.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      continue;
+    }
     if (k == "--rate") rate = std::atof(argv[i + 1]);
     else if (k == "--symbols") nsym = std::clamp(std::atoi(argv[i + 1]), 1, 20);
     else if (k == "--seconds") seconds = std::atoi(argv[i + 1]);
@@ -170,8 +261,51 @@ int main(int argc, char** argv) {
   std::string dir = mkdtemp(tmpl);
   const Clock& clock = SystemClock::instance();
 
+  if (bus_mode == "both") {
+    std::string rm = "rm -rf " + dir;
+    if (std::system(rm.c_str()) != 0) return 1;
+    // The children get the same flags; --bus both is replaced by each mode.
+    std::vector<char*> rest;
+    for (int i = 0; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--bus") == 0 && i + 1 < argc) {
+        ++i;
+        continue;
+      }
+      rest.push_back(argv[i]);
+    }
+    if (analytics) rest.push_back(const_cast<char*>("--analytics"));
+    return run_both(static_cast<int>(rest.size()), rest.data());
+  }
+  if (bus_mode != "embedded" && bus_mode != "kafka") {
+    std::fprintf(stderr, "--bus: embedded, kafka or both, got %s\n", bus_mode.c_str());
+    return 2;
+  }
+
   bus::BusConfig bc;
   bc.data_dir = dir;
+  std::unique_ptr<testing::KafkaMockCluster> kafka_mock;  // declared first: outlives the bus
+  if (bus_mode == "kafka") {
+    name_this_thread("kafka-mock");
+    std::string error;
+    kafka_mock = testing::KafkaMockCluster::start(3, &error);
+    if (!kafka_mock) {
+      std::fprintf(stderr, "kafka mock cluster: %s\n", error.c_str());
+      return 1;
+    }
+    for (const auto& spec : topics::kDefaultTopics) {
+      if (!kafka_mock->create_topic(std::string(spec.name), spec.partitions, &error)) {
+        std::fprintf(stderr, "kafka mock cluster: %s\n", error.c_str());
+        return 1;
+      }
+    }
+    bc.backend = "kafka";
+    bc.kafka_bootstrap_servers = kafka_mock->bootstrap();
+    for (const auto& [k, v] : kafka_props) bc.kafka_properties[k] = v;
+    std::printf("kafka: mock cluster of 3 brokers at %s; properties:", bc.kafka_bootstrap_servers.c_str());
+    for (const auto& [k, v] : bc.kafka_properties) std::printf(" %s=%s", k.c_str(), v.c_str());
+    std::printf("\n");
+    name_this_thread("kafka-client");
+  }
   auto bus = bus::make_event_bus(bc);
   storage::StoreConfig sc;
   sc.data_dir = dir;
@@ -440,6 +574,11 @@ int main(int argc, char** argv) {
     std::printf("  %-42s %6.2f / %6.2f\n", name, histogram_quantile(metrics, name, 0.5),
                 histogram_quantile(metrics, name, 0.99));
   }
+  std::printf("RESULT bus=%s collected=%.0f processed=%.0f p50=%.2f p99=%.2f p999=%.2f samples=%zu cpu=%.0f load=%s\n",
+              bus_mode.c_str(), static_cast<double>(c1.trades_published - c0.trades_published) / secs,
+              static_cast<double>(p1.trades - p0.trades) / secs, pct(recv_lat_ms, 0.50), pct(recv_lat_ms, 0.99),
+              pct(recv_lat_ms, 0.999), recv_lat_ms.size(), 100.0 * total_cpu / secs, load_average().c_str());
+  std::fflush(stdout);
   std::string rm = "rm -rf " + dir;
   return std::system(rm.c_str()) == 0 ? 0 : 1;
 }

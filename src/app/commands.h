@@ -30,11 +30,15 @@ struct ServiceOptions {
   std::string exchange;      // collector: "binance"
   int32_t instance = 0;      // processor: owns raw.market-data partitions p % instances == instance
   int32_t instances = 1;
+  bool group = false;        // processor: consumer-group membership instead of the static split
+  int64_t session_timeout_ms = 10000;  // processor --group: session.timeout.ms
+  std::string analytics = "auto";      // processor: indicator/alert stages: auto (instance 0, or
+                                       // every --group member), on, off
 };
 // `tickflow collector`: the Binance collector → raw.market-data (health/metrics 8000).
 int cmd_collector(const AppConfig& config, const ServiceOptions& options);
-// `tickflow processor`: the candle stage over its partitions; indicator and alert stages on
-// instance 0 (health/metrics 8001).
+// `tickflow processor`: the candle stage over its partitions (static split, or --group); indicator
+// and alert stages per --analytics (health/metrics 8001).
 int cmd_processor(const AppConfig& config, const ServiceOptions& options);
 // `tickflow realtime`: the WebSocket gateway (WS, health/metrics 8002).
 int cmd_realtime(const AppConfig& config, const ServiceOptions& options);

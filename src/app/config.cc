@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -89,7 +90,16 @@ void apply_file(AppConfig& c, const std::string& path) {
     c.store_backend = get_string(*t, "storage.", "backend", c.store_backend);
   }
   if (auto* ex = sub(root, "", "exchanges")) {
-    check_keys(*ex, "exchanges", {"binance", "kraken"});
+    check_keys(*ex, "exchanges", {"binance", "kraken", "coinbase"});
+    if (auto* t = sub(*ex, "exchanges.", "coinbase")) {
+      const std::string p = "exchanges.coinbase.";
+      check_keys(*t, "exchanges.coinbase", {"enabled", "ws_url", "rest_url", "symbols", "channels"});
+      c.coinbase.enabled = get_bool(*t, p, "enabled", c.coinbase.enabled);
+      c.coinbase.ws_url = get_string(*t, p, "ws_url", c.coinbase.ws_url);
+      c.coinbase.rest_url = get_string(*t, p, "rest_url", c.coinbase.rest_url);
+      c.coinbase.symbols = get_string_list(*t, p, "symbols", c.coinbase.symbols);
+      c.coinbase.channels = get_string_list(*t, p, "channels", c.coinbase.channels);
+    }
     if (auto* t = sub(*ex, "exchanges.", "kraken")) {
       const std::string p = "exchanges.kraken.";
       check_keys(*t, "exchanges.kraken", {"enabled", "ws_url", "rest_url", "symbols"});
@@ -155,7 +165,7 @@ void apply_file(AppConfig& c, const std::string& path) {
   }
   if (auto* t = sub(root, "", "demo")) {
     const std::string p = "demo.";
-    check_keys(*t, "demo", {"enabled", "seed", "rate", "symbols", "kraken_symbols"});
+    check_keys(*t, "demo", {"enabled", "seed", "rate", "symbols", "kraken_symbols", "coinbase_symbols"});
     c.demo.enabled = get_bool(*t, p, "enabled", c.demo.enabled);
     int64_t seed = get_int(*t, p, "seed", static_cast<int64_t>(c.demo.seed));
     if (seed < 0) fail("demo.seed", "must be >= 0");
@@ -163,10 +173,16 @@ void apply_file(AppConfig& c, const std::string& path) {
     c.demo.rate = get_number(*t, p, "rate", c.demo.rate);
     c.demo.symbols = get_string_list(*t, p, "symbols", c.demo.symbols);
     c.demo.kraken_symbols = get_string_list(*t, p, "kraken_symbols", c.demo.kraken_symbols);
+    c.demo.coinbase_symbols = get_string_list(*t, p, "coinbase_symbols", c.demo.coinbase_symbols);
   }
   if (auto* t = sub(root, "", "kafka")) {
-    check_keys(*t, "kafka", {"bootstrap_servers"});
+    check_keys(*t, "kafka", {"bootstrap_servers", "processing"});
     c.kafka_bootstrap_servers = get_string(*t, "kafka.", "bootstrap_servers", c.kafka_bootstrap_servers);
+    if (auto* pt = sub(*t, "kafka.", "processing")) {  // processing.guarantee = "..." (a dotted key)
+      check_keys(*pt, "kafka.processing", {"guarantee"});
+      c.kafka_processing_guarantee =
+          get_string(*pt, "kafka.processing.", "guarantee", c.kafka_processing_guarantee);
+    }
   }
   if (auto* t = sub(root, "", "timescale")) {
     check_keys(*t, "timescale", {"host", "port", "db", "user", "password"});
@@ -213,6 +229,9 @@ void apply_env(AppConfig& c, const std::map<std::string, std::string>& env) {
   if (auto* v = get("TIMESCALE_USER")) c.timescale_user = *v;
   if (auto* v = get("TIMESCALE_PASSWORD")) c.timescale_password = *v;
   if (auto* v = get("REDIS_URL")) c.redis_url = *v;
+  if (auto* v = get("TICKFLOW_COINBASE_API_KEY")) c.coinbase.api_key = *v;
+  if (auto* v = get("TICKFLOW_COINBASE_API_SECRET")) c.coinbase.api_secret = *v;
+  if (auto* v = get("TICKFLOW_COINBASE_API_PASSPHRASE")) c.coinbase.api_passphrase = *v;
 }
 
 void apply_overrides(AppConfig& c, const ConfigOverrides& o) {
@@ -241,6 +260,9 @@ void validate(AppConfig& c) {
     fail("bus.backend", "unknown backend '" + c.bus_backend + "' (this build has: embedded, kafka)");
   if (c.bus_backend == "kafka" && c.kafka_bootstrap_servers.empty())
     fail("kafka.bootstrap_servers", "required with bus.backend = \"kafka\" (or KAFKA_BOOTSTRAP_SERVERS)");
+  if (c.kafka_processing_guarantee != "at_least_once" && c.kafka_processing_guarantee != "exactly_once_v2")
+    fail("kafka.processing.guarantee", "must be \"at_least_once\" or \"exactly_once_v2\", got '" +
+                                           c.kafka_processing_guarantee + "'");
   if (c.store_backend != "embedded" && c.store_backend != "postgres")
     fail("storage.backend", "unknown backend '" + c.store_backend + "' (this build has: embedded, postgres)");
   if (c.store_backend == "postgres") {
@@ -273,6 +295,25 @@ void validate(AppConfig& c) {
       s = *n;
     }
   }
+  if (c.coinbase.ws_url.rfind("ws://", 0) != 0 && c.coinbase.ws_url.rfind("wss://", 0) != 0)
+    fail("exchanges.coinbase.ws_url", "not a ws:// or wss:// URL: '" + c.coinbase.ws_url + "'");
+  if (c.coinbase.rest_url.rfind("http://", 0) != 0 && c.coinbase.rest_url.rfind("https://", 0) != 0)
+    fail("exchanges.coinbase.rest_url", "not a http:// or https:// URL: '" + c.coinbase.rest_url + "'");
+  for (auto* list : {&c.coinbase.symbols, &c.demo.coinbase_symbols}) {
+    const std::string key = list == &c.coinbase.symbols ? "exchanges.coinbase.symbols" : "demo.coinbase_symbols";
+    if (list == &c.coinbase.symbols && list->empty()) fail(key, "needs at least one symbol");
+    for (auto& s : *list) {
+      auto n = normalize_symbol(Exchange::kCoinbase, s);
+      if (!n) fail(key, n.status().message());
+      s = *n;
+    }
+  }
+  for (const auto& ch : c.coinbase.channels) {
+    if (ch != "matches" && ch != "heartbeat" && ch != "ticker")
+      fail("exchanges.coinbase.channels", "\"" + ch + "\" is not one of \"matches\", \"heartbeat\", \"ticker\"");
+  }
+  if (std::find(c.coinbase.channels.begin(), c.coinbase.channels.end(), "matches") == c.coinbase.channels.end())
+    fail("exchanges.coinbase.channels", "\"matches\" is required (the trades)");
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
     fail("redis.url", "must be redis://[user:password@]host:port/db");  // never echo it: it may hold a password
   if (!(c.redis.ttl_timeframes > 0)) fail("redis.ttl_timeframes", "must be > 0");

@@ -44,6 +44,18 @@ struct KrakenConfig {
   std::vector<std::string> symbols = {"BTC-USD", "ETH-USD"};  // unified (or Kraken "XBT/USD")
 };
 
+// [exchanges.coinbase]: the Coinbase Exchange feed collector (src/exchange/coinbase/collector.h).
+struct CoinbaseConfig {
+  bool enabled = false;
+  std::string ws_url = "wss://ws-feed.exchange.coinbase.com";
+  std::string rest_url = "https://api.exchange.coinbase.com";
+  std::vector<std::string> symbols = {"BTC-USD", "ETH-USD"};      // Coinbase product ids
+  std::vector<std::string> channels = {"heartbeat", "matches"};   // + "ticker" (never a trade)
+  // Signed subscriptions, from the environment only (TICKFLOW_COINBASE_API_KEY, ..._API_SECRET,
+  // ..._API_PASSPHRASE); never logged.
+  std::string api_key, api_secret, api_passphrase;
+};
+
 struct CandlesConfig {
   std::vector<Timeframe> timeframes = default_timeframes();
   DurationNs grace = 2 * kNsPerSec;
@@ -105,6 +117,8 @@ struct DemoConfig {
   // Kraken v1 pairs fed by a second, separate simulator (Binance's market is unchanged by it);
   // empty = no Kraken in the demo.
   std::vector<std::string> kraken_symbols = {"BTC-USD", "ETH-USD"};
+  // Coinbase Exchange products fed by a third simulator (its own market); empty = none.
+  std::vector<std::string> coinbase_symbols = {"BTC-USD", "ETH-USD"};
 };
 
 // [redis]: the latest-value cache (used when redis_url / REDIS_URL is set and enabled).
@@ -125,12 +139,17 @@ struct AppConfig {
   std::string store_backend = "embedded";
   // Kept for the distributed backends (Kafka, PostgreSQL, Redis); unused by the embedded ones.
   std::string kafka_bootstrap_servers;
+  // [kafka] processing.guarantee: "at_least_once" (default: outputs acknowledged, then positions
+  // and state committed locally; duplicates dropped at the sinks) or "exactly_once_v2" (each
+  // consume-transform-produce commit is also a Kafka transaction; bus/kafka/transactions.h).
+  std::string kafka_processing_guarantee = "at_least_once";
   std::string timescale_host, timescale_port, timescale_db, timescale_user, timescale_password;
   std::string redis_url;  // redis://[user:password@]host:port/db (never logged with its password)
   RedisConfig redis;
   ApiConfig api;
   BinanceConfig binance;
   KrakenConfig kraken;
+  CoinbaseConfig coinbase;
   CandlesConfig candles;
   IndicatorsConfig indicators;
   AlertsConfig alerts;

@@ -82,6 +82,15 @@ int main(int argc, char** argv) {
                                 "This instance's index: it consumes the partitions p with p % instances == instance");
   processor_cli.app->add_option("--instances", processor_cli.options.instances,
                                 "Number of processor instances (fixed while their state exists)");
+  processor_cli.app->add_flag("--group", processor_cli.options.group,
+                              "Join the consumer group (cooperative rebalancing; state restored from the changelog "
+                              "topic on assignment) instead of the --instance/--instances split");
+  processor_cli.app->add_option("--session-timeout-ms", processor_cli.options.session_timeout_ms,
+                                "--group: session.timeout.ms (a dead member's partitions move after it)");
+  processor_cli.app->add_option("--analytics", processor_cli.options.analytics,
+                                "Run the indicator and alert stages here: auto (instance 0; every --group member), "
+                                "on, off (run them in ONE processor)")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   ServiceCli realtime_cli = add_service(
       "realtime", "Run only the real-time gateway: WebSocket /ws/ohlcv/... and /ws/alerts; health and metrics "
                   "on the same port (PROMETHEUS_PORT, default 8002)");

@@ -4,7 +4,8 @@
 //
 //   tickflow collector   Binance collector → raw.market-data                  health/metrics :8000
 //   tickflow processor   candle stage (+ indicator and alert stages on        health/metrics :8001
-//                        instance 0) over the partitions it owns
+//                        instance 0) over the partitions it owns (static
+//                        split, or a consumer group with --group)
 //   tickflow realtime    RealtimeGateway + WebSocket server                   WS, health/metrics :8002
 //   tickflow historical  loaders into the store (historical_cmd.cc)           REST, health/metrics :8003
 //   tickflow api         REST over the store                                  :8080 (api.port)
@@ -185,9 +186,20 @@ int cmd_processor(const AppConfig& c, const ServiceOptions& o) {
   processing::ProcessorConfig pc = processor_config(c);
   pc.instance = o.instance;
   pc.instances = o.instances;
+  pc.group_membership = o.group;
+  pc.session_timeout = o.session_timeout_ms * kNsPerMs;
+  if (o.group && c.bus_backend != "kafka") {
+    std::fprintf(stderr, "tickflow processor: --group needs bus.backend = \"kafka\"\n");
+    return 2;
+  }
+  if (o.session_timeout_ms < 1000) {
+    std::fprintf(stderr, "tickflow processor: --session-timeout-ms must be >= 1000\n");
+    return 2;
+  }
   processing::CandleProcessor processor(*bus, pc, clock);
-  // The indicator and alert stages read every partition of their inputs: instance 0 runs them.
-  const bool analytics = o.instance == 0;
+  // The indicator and alert stages read every partition of their inputs: one processor runs them
+  // (instance 0 of a static split; with --group every member unless --analytics off).
+  const bool analytics = o.analytics == "on" || (o.analytics == "auto" && (o.group || o.instance == 0));
   std::unique_ptr<storage::CandleStore> store;  // indicator warm-up history
   std::unique_ptr<processing::indicators::IndicatorProcessor> indicators;
   if (analytics && c.indicators.enabled) {
@@ -226,7 +238,8 @@ int cmd_processor(const AppConfig& c, const ServiceOptions& o) {
                           std::to_string(s.updates) + ", duplicates " + std::to_string(s.duplicates) +
                           (indicators ? ", indicator records " + std::to_string(indicators->stats().published) : "");
                  },
-                 "instance " + std::to_string(o.instance) + " of " + std::to_string(o.instances) +
+                 (o.group ? "group '" + pc.group + "'"
+                          : "instance " + std::to_string(o.instance) + " of " + std::to_string(o.instances)) +
                      (indicators ? ", indicators" : "") + (alerts ? ", alerts" : ""));
   arm_stop_watchdog("processor", 25 * kNsPerSec);
   drain([&] { return processor.caught_up(); }, 10 * kNsPerSec);

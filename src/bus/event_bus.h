@@ -30,6 +30,7 @@ struct TopicConfig {
   std::string name;
   int32_t partitions = 1;
   DurationNs retention = 0;  // 0 = keep forever
+  bool compact = false;      // Kafka cleanup.policy=compact (state changelogs); retention unused
 };
 
 struct Record {
@@ -57,6 +58,39 @@ class Transaction {
   // Atomically applies everything. After an error nothing was applied; the caller may retry
   // (Status::retryable) or stop. A full disk is kIo and stops ingestion.
   virtual Status commit() = 0;
+};
+
+// Consumer-group membership (Kafka: cooperative-sticky rebalancing) for a stage whose state is
+// kept per input partition. See src/bus/README.md ("Consumer groups").
+struct GroupOptions {
+  std::string group;  // consumer group id
+  std::string topic;  // input topic whose partitions are shared among the members
+  DurationNs session_timeout = 10 * kNsPerSec;
+  DurationNs revoke_timeout = 30 * kNsPerSec;  // longest a revocation waits for release()
+  // The stage's state store: namespace, store name (changelog topic <group>-<store>-changelog,
+  // one partition per input partition) and the input partition a state key belongs to.
+  std::string state_namespace;
+  std::string store;
+  std::function<int32_t(std::string_view state_key, int32_t partitions)> partition_of;
+};
+
+struct GroupAssignment {
+  uint64_t generation = 0;     // bumped by every assignment and revocation
+  std::vector<int32_t> owned;  // sorted; excludes partitions being revoked
+};
+
+// Thread-safety: every method is thread-safe. Lifecycle: EventBus::join_group() ... destructor
+// (leaves the group; revocations then no longer wait). Destroy it before the bus.
+class GroupMembership {
+ public:
+  virtual ~GroupMembership() = default;
+  virtual GroupAssignment assignment() const = 0;
+  // The owner has committed what it consumed and no longer touches the partitions revoked up to
+  // `generation`: the rebalance may hand them over.
+  virtual void release(uint64_t generation) = 0;
+  // Brings the local state and committed position of a newly owned partition up to date with
+  // the store's changelog (a rebuild when another member wrote since). Call before processing it.
+  virtual Status restore(int32_t partition) = 0;
 };
 
 class EventBus {
@@ -101,6 +135,12 @@ class EventBus {
 
   // Deletes records older than each topic's retention (by append time). Returns records removed.
   virtual Result<int64_t> enforce_retention(TimestampNs now) = 0;
+
+  // Joins a consumer group (state writes of options.state_namespace then also go to the store's
+  // changelog). kInvalidArgument on buses without groups (the embedded bus: one process).
+  virtual Result<std::unique_ptr<GroupMembership>> join_group(const GroupOptions& options) {
+    return Status::invalid_argument("the bus has no consumer groups (group " + options.group + ")");
+  }
 };
 
 }  // namespace tickflow::bus

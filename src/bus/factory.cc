@@ -33,6 +33,7 @@ Result<std::unique_ptr<EventBus>> make_event_bus(const BusConfig& config) {
     ko.bootstrap_servers = config.kafka_bootstrap_servers;
     ko.properties = config.kafka_properties;
     ko.replication_factor = config.kafka_replication_factor;
+    ko.exactly_once = config.kafka_exactly_once;
     ko.sidecar_path = (std::filesystem::path(config.data_dir) / "bus-kafka").string();
     ko.sync = config.sync;
     ko.read_only = config.read_only;

@@ -33,6 +33,8 @@ struct BusConfig {
   std::string kafka_bootstrap_servers;
   std::map<std::string, std::string> kafka_properties;
   int kafka_replication_factor = -1;
+  // kafka: processing.guarantee = "exactly_once_v2" (KafkaBusOptions::exactly_once).
+  bool kafka_exactly_once = false;
 };
 
 // The default topic set (topics::kDefaultTopics) as TopicConfigs.

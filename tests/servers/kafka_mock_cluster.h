@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,23 @@ class KafkaMockCluster {
   void push_request_errors(int16_t api_key, const std::vector<rd_kafka_resp_err_t>& errors);
   bool broker_down(int32_t broker_id);
   bool broker_up(int32_t broker_id);
+  // Moves the partition's leadership to broker_id (clients follow after a metadata refresh).
+  bool set_leader(const std::string& topic, int32_t partition, int32_t broker_id);
+  // Adds rtt_ms of round-trip time to every request of the broker (0 removes it).
+  bool set_rtt(int32_t broker_id, int rtt_ms);
+
+  // One fault-injection command (the control channel of `tickflow_kafka_mock --control`):
+  //   errors API ERR[,ERR...]          push_request_errors; API = a name (Produce, Fetch,
+  //                                    ListOffsets, Metadata, OffsetCommit, OffsetFetch,
+  //                                    FindCoordinator, InitProducerId, AddPartitionsToTxn,
+  //                                    AddOffsetsToTxn, EndTxn, TxnOffsetCommit) or a number;
+  //                                    ERR = a librdkafka error name without RD_KAFKA_RESP_ERR_
+  //                                    (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, ...) or a number
+  //   down BROKER | up BROKER          broker_down / broker_up
+  //   leader TOPIC PARTITION|* BROKER  set_leader (every partition of a topic this object created: *)
+  //   rtt BROKER MS                    set_rtt
+  // Returns "" on success, else the reason.
+  std::string execute(const std::string& command);
   rd_kafka_mock_cluster_t* handle() const { return mcluster_; }
 
  private:
@@ -53,7 +71,14 @@ class KafkaMockCluster {
   rd_kafka_mock_cluster_t* mcluster_ = nullptr;
   std::string bootstrap_;
   int brokers_ = 0;
+  std::map<std::string, int> partitions_;  // topics created through create_topic
 };
+
+// Kafka protocol ApiKey of a request name ("Produce" → 0, ...) or of a number; -1 if unknown.
+int api_key_of(const std::string& name);
+// A librdkafka error code from its name ("NOT_LEADER_FOR_PARTITION", with or without the
+// RD_KAFKA_RESP_ERR_ prefix) or its number; false if unknown.
+bool error_code_of(const std::string& name, rd_kafka_resp_err_t* out);
 
 // Parses a "name:partitions" argument; false on a malformed one.
 bool parse_topic_arg(const std::string& arg, std::string* name, int* partitions);

@@ -1,17 +1,25 @@
 // tickflow_kafka_mock: librdkafka's mock Kafka cluster as a program, for tests and for trying
 // the Kafka bus by hand (no Kafka broker exists in Debian).
 //
-//   tickflow_kafka_mock [--brokers N] [--exit-on-stdin-eof] [topic:partitions ...]
+//   tickflow_kafka_mock [--brokers N] [--exit-on-stdin-eof] [--control PATH|-] [topic:partitions ...]
 //
 // Starts N (default 3) brokers on 127.0.0.1, creates the topics given (the mock has no Admin
 // CreateTopics), prints `bootstrap=<host:port,...>` as its first stdout line, and runs until
 // SIGTERM/SIGINT (or, with --exit-on-stdin-eof, until stdin closes). Exit 0 on a clean stop,
 // 2 on bad arguments, 1 if the cluster cannot start.
+//
+// --control reads fault-injection commands, one per line, from PATH (a FIFO the caller made;
+// opened read-write so writers may come and go) or stdin (-): `errors Produce
+// NOT_LEADER_FOR_PARTITION,REQUEST_TIMED_OUT`, `down 2`, `up 2`, `leader raw.market-data * 3`,
+// `rtt 1 50` (KafkaMockCluster::execute). The N-th command is answered on stdout with
+// `ok N: <command>` or `error N: <reason>`.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +30,7 @@ int main(int argc, char** argv) {
   using tickflow::testing::KafkaMockCluster;
   int brokers = 3;
   bool stdin_eof = false;
+  std::string control;  // fault-injection commands: a FIFO path, or "-" for stdin
   std::vector<std::pair<std::string, int>> topics;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -33,8 +42,11 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--exit-on-stdin-eof") {
       stdin_eof = true;
+    } else if (a == "--control" && i + 1 < argc) {
+      control = argv[++i];
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: tickflow_kafka_mock [--brokers N] [--exit-on-stdin-eof] [topic:partitions ...]\n");
+      std::printf(
+          "usage: tickflow_kafka_mock [--brokers N] [--exit-on-stdin-eof] [--control PATH|-] [topic:partitions ...]\n");
       return 0;
     } else {
       std::string name;
@@ -69,7 +81,39 @@ int main(int argc, char** argv) {
   std::printf("bootstrap=%s\n", cluster->bootstrap().c_str());
   std::fflush(stdout);
 
-  if (stdin_eof) {
+  std::mutex cluster_mu;  // the control thread's commands vs the shutdown below
+  if (!control.empty()) {
+    const int fd = control == "-" ? 0 : ::open(control.c_str(), O_RDWR);
+    if (fd < 0) {
+      std::fprintf(stderr, "tickflow_kafka_mock: cannot open --control %s\n", control.c_str());
+      return 1;
+    }
+    std::thread([fd, stdin_eof, &cluster, &cluster_mu] {
+      std::string pending;
+      char buf[4096];
+      int n = 0;
+      for (ssize_t got; (got = ::read(fd, buf, sizeof buf)) > 0;) {
+        pending.append(buf, static_cast<size_t>(got));
+        for (size_t eol; (eol = pending.find('\n')) != std::string::npos;) {
+          std::string line = pending.substr(0, eol);
+          pending.erase(0, eol + 1);
+          if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+          std::lock_guard lock(cluster_mu);
+          if (!cluster) return;
+          const std::string error = cluster->execute(line);
+          ++n;
+          if (error.empty()) {
+            std::printf("ok %d: %s\n", n, line.c_str());
+          } else {
+            std::printf("error %d: %s\n", n, error.c_str());
+          }
+          std::fflush(stdout);
+        }
+      }
+      if (fd == 0 && stdin_eof) ::kill(::getpid(), SIGTERM);
+    }).detach();
+  }
+  if (stdin_eof && control != "-") {
     std::thread([] {
       char buf[256];
       while (::read(0, buf, sizeof buf) > 0) {
@@ -79,6 +123,7 @@ int main(int argc, char** argv) {
   }
   int sig = 0;
   sigwait(&set, &sig);
+  std::lock_guard lock(cluster_mu);
   cluster.reset();
   return 0;
 }

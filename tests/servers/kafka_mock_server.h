@@ -1,7 +1,7 @@
 // KafkaMockServer: `tickflow_kafka_mock` (librdkafka's mock cluster, see kafka_mock_cluster.h)
 // as a child process (harness Subprocess), for multi-process tests: services run as separate OS
-// processes against one cluster none of them owns. Fault injection needs the mock's handle, so
-// tests that inject errors use the in-process KafkaMockCluster instead.
+// processes against one cluster none of them owns. Faults are injected through the program's
+// control FIFO (`--control`, created in the server's temporary directory): command().
 // Thread-safety: one test thread. Lifetime: the destructor SIGTERMs the child.
 #pragma once
 
@@ -27,6 +27,11 @@ class KafkaMockServer {
   bool start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // SIGTERM, then wait; idempotent.
   void stop();
+  // One fault-injection command (KafkaMockCluster::execute: `errors Produce
+  // NOT_LEADER_FOR_PARTITION`, `down 2`, `up 2`, `leader raw.market-data * 3`, `rtt 1 20`); waits
+  // for the program's answer. "" on success, else the reason.
+  std::string command(const std::string& command,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
   const std::string& bootstrap() const { return bootstrap_; }
   const std::string& error() const { return error_; }
   static std::string program_path();
@@ -38,6 +43,8 @@ class KafkaMockServer {
   std::unique_ptr<Subprocess> process_;
   std::string bootstrap_;
   std::string error_;
+  int control_fd_ = -1;
+  int commands_ = 0;
 };
 
 }  // namespace tickflow::testing

@@ -53,6 +53,18 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_NE(expect_error("data_dir = \n").message.find(":1:"), std::string::npos);
 }
 
+TEST(Config, KafkaProcessingGuaranteeIsAtLeastOnceByDefaultOrExactlyOnceV2) {
+  auto d = load_config(write_temp("[bus]\nbackend = \"embedded\"\n"), {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(d));
+  EXPECT_EQ(std::get<AppConfig>(d).kafka_processing_guarantee, "at_least_once");
+  auto e = load_config(write_temp("[kafka]\nbootstrap_servers = \"b:9092\"\nprocessing.guarantee = \"exactly_once_v2\"\n"),
+                       {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(e)) << std::get<ConfigError>(e).to_string();
+  EXPECT_EQ(std::get<AppConfig>(e).kafka_processing_guarantee, "exactly_once_v2");
+  EXPECT_EQ(expect_error("[kafka]\nprocessing.guarantee = \"exactly_once\"\n").key, "kafka.processing.guarantee");
+  EXPECT_EQ(expect_error("[kafka]\nprocessing.guarentee = \"exactly_once_v2\"\n").key, "kafka.processing.guarentee");
+}
+
 TEST(Config, IndicatorSpecsAreValidatedAtStartNamingTheKeyAndEntry) {
   auto ok = load_config(write_temp("[indicators]\nspec = \"sma:5,rsi:3\"\n[indicators.timeframes]\n\"60m\" = \"ema:50\"\n"),
                         {}, {});

@@ -18,6 +18,22 @@
 //     consumer (started on the first data_version/wait_for_data of the topic), so a producer in
 //     another process wakes wait_for_data too.
 //   - enforce_retention is a no-op (Kafka's retention.ms, set at topic creation, does it).
+//   - consumer groups (join_group; src/bus/README.md "Consumer groups"): a GroupClient member
+//     of the group (cooperative-sticky) tells which input partitions this process owns; a
+//     revocation waits (bounded) until the owner released them. A joined group's positions are
+//     not mirrored to Kafka's group offsets (tickflow_kafka_consumer_lag has the lag). The state namespace of the group
+//     gets a compacted changelog topic <group>-<store>-changelog (partition p = input partition
+//     p): every commit also produces, to the changelog partition of each touched input
+//     partition, its state writes (key = state key, value "S"+blob; a delete is a tombstone) and
+//     then a position marker (key "\x01position": the input position, the previous marker's
+//     offset and the number of state records before it). restore(p) replays the changelog from
+//     the local checkpoint (or from the start, replacing the local state of p) and applies only
+//     state records that a marker closes; records of a commit cut short by a crash are dropped.
+//   - metrics: tickflow_kafka_consumer_lag{group,topic,partition} (high watermark − committed
+//     position, every 2 s), tickflow_kafka_commits_total{group}, _commit_failures_total,
+//     tickflow_kafka_state_store_bytes, tickflow_kafka_state_rebuild_seconds{store} (+ _last_),
+//     _state_rebuild_records_total{store}, tickflow_kafka_group_partitions{group},
+//     tickflow_kafka_rebalances_total{group,kind}.
 //   - read_only (`tickflow tail`): no sidecar at all (nothing is written locally, so any number
 //     of readers may run next to the services); create_topic, publish and commits fail
 //     (kInvalidArgument "... is open read-only"), committed_offset is 0 and the state is empty.
@@ -33,10 +49,13 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "bus/event_bus.h"
+#include "bus/kafka/group_client.h"
 #include "bus/kafka/kafka_client.h"
 #include "bus/kafka/sidecar_store.h"
+#include "bus/kafka/transactions.h"
 
 namespace tickflow::bus::kafka {
 
@@ -49,6 +68,15 @@ struct KafkaBusOptions {
   DurationNs timeout = 30 * kNsPerSec;            // metadata, admin, reads
   bool mirror_group_offsets = true;               // commit positions to Kafka groups too
   bool read_only = false;                         // reads only: no sidecar, writes refused
+  // join_group's member; open() uses RdKafkaGroupClient; empty: join_group is refused.
+  GroupClientFactory group_client_factory;
+  DurationNs metrics_interval = 2 * kNsPerSec;    // consumer lag and store size refresh
+  // processing.guarantee = "exactly_once_v2": a commit that produces records AND commits
+  // consumed positions is one Kafka transaction (transactions.h, kafka_bus_transactions.cc).
+  // transactional_id: empty = "tickflow-<random>", generated once and kept in the sidecar, so
+  // it is stable per data dir (= per processor instance and its partition set).
+  bool exactly_once = false;
+  std::string transactional_id;
 };
 
 class KafkaEventBus final : public EventBus {
@@ -80,14 +108,43 @@ class KafkaEventBus final : public EventBus {
   uint64_t wait_for_data(std::string_view topic, uint64_t seen, DurationNs timeout) const override;
   void wake_all() override;
   Result<int64_t> enforce_retention(TimestampNs now) override;
+  Result<std::unique_ptr<GroupMembership>> join_group(const GroupOptions& options) override;
 
   // Waits until every position committed so far is mirrored to Kafka's group offsets (or the
   // timeout passes: kUnavailable with the last mirror error).
   Status flush_group_offsets(DurationNs timeout);
+  // Transactions committed/aborted/producer (re)starts (zero unless exactly_once).
+  TxnStats transaction_stats() const;
   KafkaClient& client() const { return *client_; }
 
  private:
   friend class KafkaTransaction;
+  friend class KafkaGroupMembership;
+
+  // A state namespace with a changelog (one per joined group).
+  struct Changelog {
+    std::string ns, topic, group, input_topic, store;
+    int32_t partitions = 0;
+    std::function<int32_t(std::string_view, int32_t)> partition_of;
+  };
+  // The commit's changelog records (appended to `out`) for the batch's state writes and
+  // positions; markers[i] = index in `out` of a position marker.
+  Status add_changelog(const SidecarBatch& batch, std::vector<ProduceRecord>& out,
+                       std::vector<size_t>& markers) const;
+  // After the records are acknowledged: the changelog checkpoints into `batch`.
+  void checkpoint_changelog(const std::vector<ProduceRecord>& out, const std::vector<int64_t>& offsets,
+                            const std::vector<size_t>& markers, SidecarBatch& batch) const;
+  void remember_markers(const SidecarBatch& batch);
+  Status restore_partition(const Changelog& changelog, int32_t partition);
+  void track_positions(const SidecarBatch& batch);
+  void untrack(const std::string& group, const std::string& topic, const std::vector<int32_t>& partitions);
+  void metrics_loop();
+  // Produces a commit's records: in a Kafka transaction with the batch's positions when
+  // exactly_once and the batch has both, else client_->produce (kafka_bus_transactions.cc).
+  Status produce_for_commit(const std::vector<ProduceRecord>& records, const SidecarBatch& batch,
+                            std::vector<int64_t>* offsets);
+  mutable std::mutex txn_mu_;
+  std::unique_ptr<TransactionalCommitter> txn_;  // created on the first transactional commit
   KafkaEventBus(std::unique_ptr<KafkaClient> client, std::unique_ptr<SidecarStore> sidecar, KafkaBusOptions options);
 
   // The topic's partition count (cache, else metadata). kNotFound "unknown topic 'x'".
@@ -122,6 +179,19 @@ class KafkaEventBus final : public EventBus {
   bool mirror_stop_ = false;
   Status mirror_error_;
   std::thread mirror_thread_;
+  std::mutex members_mu_;
+  std::set<std::string, std::less<>> member_groups_;  // groups joined: positions not mirrored
+
+  mutable std::mutex changelog_mu_;
+  std::map<std::string, std::shared_ptr<const Changelog>, std::less<>> changelogs_;  // by namespace
+  mutable std::map<std::pair<std::string, int32_t>, int64_t> last_marker_;           // changelog partition
+
+  // Metrics: the positions this process commits, refreshed into lag gauges by metrics_thread_.
+  std::mutex metrics_mu_;
+  std::condition_variable metrics_cv_;
+  bool metrics_stop_ = false;
+  std::map<std::tuple<std::string, std::string, int32_t>, int64_t> tracked_;
+  std::thread metrics_thread_;
 };
 
 }  // namespace tickflow::bus::kafka

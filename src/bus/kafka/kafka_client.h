@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@
 #include "core/result.h"
 
 namespace tickflow::bus::kafka {
+
+class TransactionalProducer;  // transactions.h
 
 struct ProduceRecord {
   std::string topic;
@@ -54,7 +57,8 @@ class KafkaClient {
 
   // Produces every record to its explicit partition and returns once ALL are acknowledged
   // (acks=all), or with the first error after every record has a final delivery report. On
-  // success (*offsets)[i] is record i's offset. Records acknowledged before an error stay in
+  // success (*offsets)[i] is record i's offset (an empty value is a null value: a tombstone
+  // of a compacted topic). Records acknowledged before an error stay in
   // the log.
   virtual Status produce(const std::vector<ProduceRecord>& records, std::vector<int64_t>* offsets) = 0;
 
@@ -73,6 +77,10 @@ class KafkaClient {
   // client call the listener with the topic name, from a client thread (spurious calls allowed).
   virtual void set_data_listener(std::function<void(std::string_view topic)> listener) = 0;
   virtual Status watch(std::string_view topic) = 0;
+
+  // A transactional producer with this transactional.id (transactions.h; `processing.guarantee =
+  // "exactly_once_v2"`). The default (transactions.cc): kInvalidArgument, no transactions.
+  virtual Result<std::unique_ptr<TransactionalProducer>> transactional_producer(const std::string& transactional_id);
 };
 
 }  // namespace tickflow::bus::kafka

@@ -124,6 +124,19 @@ Status kafka_error(std::string_view what, rd_kafka_resp_err_t e) {
   }
 }
 
+Record to_record(const rd_kafka_message_t* m, std::string_view topic) {
+  Record r;
+  r.topic = topic;
+  r.partition = m->partition;
+  r.offset = m->offset;
+  if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_timestamp_type_t tt;
+  const int64_t ts_ms = rd_kafka_message_timestamp(m, &tt);
+  r.timestamp = ts_ms >= 0 ? ts_ms * kNsPerMs : 0;
+  return r;
+}
+
 struct PartitionList {
   rd_kafka_topic_partition_list_t* p = rd_kafka_topic_partition_list_new(4);
   ~PartitionList() { rd_kafka_topic_partition_list_destroy(p); }
@@ -190,8 +203,26 @@ void RdKafkaClient::poll_watcher() {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(watcher_, 100);
     if (m == nullptr) continue;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->rkt != nullptr) {
+      const char* topic = rd_kafka_topic_name(m->rkt);
+      {
+        // Into the tail cache first: a reader woken by the listener finds the record there.
+        std::lock_guard lock(tail_mu_);
+        Tail* tail = find_tail(topic, m->partition);
+        if (tail != nullptr && m->offset >= tail->next) {
+          Tail& t = *tail;
+          t.records.push_back(to_record(m, topic));
+          t.bytes += t.records.back().key.size() + t.records.back().value.size();
+          t.next = m->offset + 1;
+          t.fresh = std::chrono::steady_clock::now();
+          while (t.records.size() > kTailRecords || t.bytes > kTailBytes) {
+            t.bytes -= t.records.front().key.size() + t.records.front().value.size();
+            t.begin = t.records.front().offset + 1;
+            t.records.pop_front();
+          }
+        }
+      }
       std::lock_guard lock(watch_mu_);
-      if (listener_) listener_(rd_kafka_topic_name(m->rkt));
+      if (listener_) listener_(topic);
     }
     rd_kafka_message_destroy(m);
   }
@@ -237,7 +268,11 @@ Status RdKafkaClient::create_topic(const TopicConfig& config, int replication_fa
       rd_kafka_NewTopic_new(config.name.c_str(), config.partitions, replication_factor, err, sizeof err);
   if (nt == nullptr) return Status::invalid_argument("kafka create topic " + config.name + ": " + err);
   const std::string retention_ms = config.retention > 0 ? std::to_string(config.retention / kNsPerMs) : "-1";
-  rd_kafka_NewTopic_set_config(nt, "retention.ms", retention_ms.c_str());
+  if (config.compact) {
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");  // state changelogs
+  } else {
+    rd_kafka_NewTopic_set_config(nt, "retention.ms", retention_ms.c_str());
+  }
   rd_kafka_AdminOptions_t* ao = rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms(), err, sizeof err);
   rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms(), err, sizeof err);
@@ -295,12 +330,12 @@ Status RdKafkaClient::produce(const std::vector<ProduceRecord>& records, std::ve
       rd_kafka_resp_err_t e =
           hdrs ? rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
                                    RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-                                   RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                                   RD_KAFKA_V_VALUE(r.value.empty() ? nullptr : const_cast<char*>(r.value.data()), r.value.size()),
                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&slots[i]),
                                    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END)
                : rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
                                    RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-                                   RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                                   RD_KAFKA_V_VALUE(r.value.empty() ? nullptr : const_cast<char*>(r.value.data()), r.value.size()),
                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&slots[i]),
                                    RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -334,9 +369,56 @@ Status RdKafkaClient::produce(const std::vector<ProduceRecord>& records, std::ve
 }
 
 Result<Watermarks> RdKafkaClient::watermarks(std::string_view topic, int32_t partition) {
+  bool cached = false;
+  {
+    std::lock_guard lock(tail_mu_);
+    if (Tail* t = find_tail(topic, partition)) {
+      if (t->low >= 0 && std::chrono::steady_clock::now() - t->fresh < kTailTrust) return Watermarks{t->low, t->next};
+      cached = true;
+    }
+  }
+  // Unwatched, never asked, or nothing from the watcher for a while: the broker's answer.
+  auto w = query_watermarks(topic, partition);
+  if (!w || !cached) return w;
+  std::lock_guard lock(tail_mu_);
+  Tail* t = find_tail(topic, partition);
+  t->low = w->low;
+  if (w->high <= t->next) t->fresh = std::chrono::steady_clock::now();  // the watcher is not behind
+  return *w;
+}
+
+RdKafkaClient::Tail* RdKafkaClient::find_tail(std::string_view topic, int32_t partition) {
+  auto it = tails_.find(topic);
+  if (it == tails_.end()) return nullptr;
+  auto pt = it->second.find(partition);
+  return pt == it->second.end() ? nullptr : &pt->second;
+}
+
+bool RdKafkaClient::fetch_cached(std::string_view topic, int32_t partition, int64_t from_offset, size_t max_records,
+                                 std::vector<Record>& out) {
+  std::lock_guard lock(tail_mu_);
+  const Tail* tail = find_tail(topic, partition);
+  if (tail == nullptr) return false;
+  const Tail& t = *tail;
+  if (from_offset < t.begin || from_offset >= t.next) return false;
+  auto first = std::lower_bound(t.records.begin(), t.records.end(), from_offset,
+                                [](const Record& r, int64_t o) { return r.offset < o; });
+  for (; first != t.records.end() && max_records > 0; ++first, --max_records) out.push_back(*first);
+  return true;
+}
+
+Result<Watermarks> RdKafkaClient::query_watermarks(std::string_view topic, int32_t partition) {
   Watermarks w;
   rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(producer_, std::string(topic).c_str(), partition,
                                                            &w.low, &w.high, timeout_ms());
+  if (e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION || e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+    // The handle's leader cache is stale (leadership moved, or the broker said so): a metadata
+    // request refreshes it (the query itself does not), then once more.
+    auto md = metadata();
+    if (md) rd_kafka_metadata_destroy(*md);
+    e = rd_kafka_query_watermark_offsets(producer_, std::string(topic).c_str(), partition, &w.low, &w.high,
+                                         timeout_ms());
+  }
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("watermarks", e);
   return w;
 }
@@ -344,7 +426,8 @@ Result<Watermarks> RdKafkaClient::watermarks(std::string_view topic, int32_t par
 Status RdKafkaClient::fetch(std::string_view topic, int32_t partition, int64_t from_offset, size_t max_records,
                             std::vector<Record>& out) {
   if (max_records == 0) return Status::ok();
-  auto w = watermarks(topic, partition);
+  if (fetch_cached(topic, partition, from_offset, max_records, out)) return Status::ok();
+  auto w = query_watermarks(topic, partition);
   if (!w) return w.status();
   if (from_offset >= w->high) return Status::ok();
   const int64_t start = std::max(from_offset, w->low);
@@ -386,16 +469,7 @@ Status RdKafkaClient::fetch(std::string_view topic, int32_t partition, int64_t f
       return kafka_error("read " + std::string(topic) + "/" + std::to_string(partition), m->err);
     }
     if (m->offset < next_expected_) continue;
-    Record r;
-    r.topic = topic;
-    r.partition = partition;
-    r.offset = m->offset;
-    if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_timestamp_type_t tt;
-    const int64_t ts_ms = rd_kafka_message_timestamp(m, &tt);
-    r.timestamp = ts_ms >= 0 ? ts_ms * kNsPerMs : 0;
-    out.push_back(std::move(r));
+    out.push_back(to_record(m, topic));
     next_expected_ = m->offset + 1;
     ++got;
   }
@@ -464,6 +538,13 @@ Status RdKafkaClient::watch(std::string_view topic) {
   for (int i = 0; i < list.p->cnt; ++i) {
     if (list.p->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR || list.p->elems[i].offset < 0) {
       return kafka_error("end offsets of " + std::string(topic), list.p->elems[i].err);
+    }
+  }
+  {
+    std::lock_guard tail_lock(tail_mu_);
+    for (int i = 0; i < list.p->cnt; ++i) {
+      Tail& t = tails_[std::string(topic)][list.p->elems[i].partition];
+      t.begin = t.next = list.p->elems[i].offset;
     }
   }
   rd_kafka_error_t* err = rd_kafka_incremental_assign(watcher_, list.p);

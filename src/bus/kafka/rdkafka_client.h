@@ -3,8 +3,13 @@
 //     delivery reports; also used for Admin CreateTopics, metadata and watermark queries;
 //   - reader: a consumer without group membership (assign + seek) serving fetch() under a mutex;
 //     consecutive reads of the same partition continue without re-assigning;
-//   - watcher: a consumer assigned to the watched topics from their end offsets; its thread calls
-//     the data listener per record received;
+//   - watcher: a consumer assigned to the watched topics from their end offsets; its thread keeps
+//     the newest records of each watched partition in a tail cache, then calls the data listener;
+//   - tail cache: for a watched partition, fetch() serves offsets inside the cached range from
+//     memory and watermarks().high is the watcher's position (no broker round trip per read or
+//     per lag check; it may trail the broker by one fetch of the watcher, and wait_for_data wakes
+//     when the watcher receives the records; a partition the watcher delivered nothing of for
+//     500 ms is asked to the broker). Reads outside the range go to the broker;
 //   - one committer per consumer group (created on first use) for OffsetCommit/OffsetFetch.
 // `properties` are applied to every handle after tickflow's defaults, so SASL/SCRAM, TLS and
 // tuning (linger.ms, compression.type, message.timeout.ms...) come from configuration.
@@ -16,6 +21,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,6 +57,8 @@ class RdKafkaClient final : public KafkaClient {
   Result<int64_t> group_offset(std::string_view group, std::string_view topic, int32_t partition) override;
   void set_data_listener(std::function<void(std::string_view topic)> listener) override;
   Status watch(std::string_view topic) override;
+  // rdkafka_txn_producer.cc.
+  Result<std::unique_ptr<TransactionalProducer>> transactional_producer(const std::string& transactional_id) override;
 
  private:
   explicit RdKafkaClient(RdKafkaOptions options) : options_(std::move(options)) {}
@@ -75,6 +84,29 @@ class RdKafkaClient final : public KafkaClient {
   std::mutex watch_mu_;  // watched topics, the listener
   std::map<std::string, bool, std::less<>> watched_;
   std::function<void(std::string_view)> listener_;
+
+  // Tail cache of the watched partitions: every data record with an offset in [begin, next) is
+  // in `records` (offsets in between are control records); at most kTailRecords/kTailBytes.
+  struct Tail {
+    int64_t begin = 0;
+    int64_t next = 0;
+    int64_t low = -1;  // the low watermark last queried (-1: never)
+    // Last time the watcher delivered a record of the partition or the broker was asked: a
+    // cached high watermark older than kTailTrust is checked with the broker (a watcher stuck
+    // after a broker outage must not hide new records).
+    std::chrono::steady_clock::time_point fresh;
+    size_t bytes = 0;
+    std::deque<Record> records;
+  };
+  static constexpr size_t kTailRecords = 16384;
+  static constexpr size_t kTailBytes = 4u << 20;
+  static constexpr std::chrono::milliseconds kTailTrust{500};
+  bool fetch_cached(std::string_view topic, int32_t partition, int64_t from_offset, size_t max_records,
+                    std::vector<Record>& out);
+  Result<Watermarks> query_watermarks(std::string_view topic, int32_t partition);
+  std::mutex tail_mu_;
+  std::map<std::string, std::map<int32_t, Tail>, std::less<>> tails_;  // topic → partition → tail
+  Tail* find_tail(std::string_view topic, int32_t partition);            // tail_mu_ held
 
   std::mutex committers_mu_;
   std::map<std::string, rd_kafka_t*, std::less<>> committers_;

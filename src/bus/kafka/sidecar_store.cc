@@ -101,4 +101,14 @@ Status SidecarStore::scan_state(std::string_view ns,
   return Status::ok();
 }
 
+uint64_t SidecarStore::approximate_bytes() const {
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(cf, rocksdb::DB::Properties::kEstimateLiveDataSize, &v)) total += v;
+    if (db_->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) total += v;
+  }
+  return total;
+}
+
 }  // namespace tickflow::bus::kafka

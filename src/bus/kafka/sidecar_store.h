@@ -54,6 +54,8 @@ class SidecarStore {
   Result<int64_t> committed_offset(std::string_view group, std::string_view topic, int32_t partition) const;
   Result<std::optional<std::string>> get_state(std::string_view ns, std::string_view key) const;
   Status scan_state(std::string_view ns, const std::function<void(std::string_view, std::string_view)>& fn) const;
+  // Approximate bytes held (live SST data and memtables of every column family).
+  uint64_t approximate_bytes() const;
 
  private:
   SidecarStore() = default;

@@ -44,6 +44,12 @@ DurationNs default_retention(std::string_view topic) {
   return 0;
 }
 
+// The raw.market-data partition of a state key: its instrument's ("binance:BTC-USDT" of
+// "binance:BTC-USDT/1m/..."), as the collectors key their trades.
+int32_t state_partition(std::string_view key, int32_t partitions) {
+  return topics::partition_for(key.substr(0, key.find('/')), partitions);
+}
+
 std::string exchange_of_key(std::string_view key) {
   auto colon = key.find(':');
   return std::string(colon == std::string_view::npos ? std::string_view() : key.substr(0, colon));
@@ -218,19 +224,57 @@ Status CandleProcessor::open() {
   auto raw = bus_.topic(topics::kRawMarketData);
   if (!raw) return raw.status();
   partitions_ = raw->partitions;
+  owned_.assign(static_cast<size_t>(partitions_), 0);
+  if (config_.group_membership) {
+    // Nothing is owned until the group coordinator assigns partitions (sync_assignment).
+    if (!member_) {
+      bus::GroupOptions go;
+      go.group = config_.group;
+      go.topic = std::string(topics::kRawMarketData);
+      go.session_timeout = config_.session_timeout;
+      go.state_namespace = std::string(kProcessorStateNamespace);
+      go.store = "candles";
+      go.partition_of = state_partition;
+      auto joined = bus_.join_group(go);
+      if (!joined) return joined.status();
+      member_ = std::move(joined).value();
+    }
+    synced_generation_ = 0;
+  } else {
+    for (int32_t p = 0; p < partitions_; ++p) owned_[static_cast<size_t>(p)] = config_.owns(p) ? 1 : 0;
+  }
+  TICKFLOW_RETURN_IF_ERROR(load());
+  next_partition_ = 0;
+  last_timer_ = clock_.now_ns();
+  pending_.reset();
+  fatal_ = Status::ok();
+  opened_ = true;
+  update_lag_gauge();
+  if (config_.group_membership) {
+    spdlog::info("processor: group '{}' joined ({} partitions); state restored per partition on assignment",
+                 config_.group, partitions_);
+  } else {
+    spdlog::info("processor: restored {} instruments ({} open windows), group '{}', {} partitions (instance {} of {})",
+                 engine_->instrument_count(), engine_->open_window_count(), config_.group, partitions_,
+                 config_.instance, config_.instances);
+  }
+  return Status::ok();
+}
 
+// The engine from the committed state of the owned partitions (group mode; every instrument in
+// the bus's state otherwise), positions from the committed offsets.
+Status CandleProcessor::load() {
   auto engine = std::make_unique<CandleEngine>(config_.candles);
   Status restore_status;
-  size_t restored = 0;
   TICKFLOW_RETURN_IF_ERROR(bus_.scan_state(
       kProcessorStateNamespace, [&](std::string_view key, std::string_view blob) {
         if (!restore_status.is_ok()) return;
+        if (config_.group_membership && !owns(state_partition(key, partitions_))) return;
         restore_status = engine->restore(key, blob);
         if (!restore_status.is_ok())
           restore_status = Status(restore_status.code(),
                                   "restoring candle state of " + std::string(key) + ": " +
                                       restore_status.message());
-        ++restored;
       }));
   TICKFLOW_RETURN_IF_ERROR(restore_status);
 
@@ -240,24 +284,47 @@ Status CandleProcessor::open() {
     if (!off) return off.status();
     positions[static_cast<size_t>(p)] = *off;
   }
-
   engine_ = std::move(engine);
   read_pos_ = positions;
-  next_partition_ = 0;
-  last_timer_ = clock_.now_ns();
-  pending_.reset();
-  fatal_ = Status::ok();
   {
     std::lock_guard lock(mu_);
     committed_pos_ = std::move(positions);
+    owned_shared_ = owned_;
   }
-  opened_ = true;
   probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
-  update_lag_gauge();
-  spdlog::info("processor: restored {} state keys, {} instruments ({} open windows), group '{}', {} partitions "
-               "(instance {} of {})",
-               restored, engine_->instrument_count(), engine_->open_window_count(), config_.group, partitions_,
-               config_.instance, config_.instances);
+  return Status::ok();
+}
+
+// Called with no batch pending (everything consumed is committed). Revoked partitions are
+// dropped from the engine and released at once; newly assigned ones are restored from the
+// changelog, then the engine is rebuilt for the new set.
+Status CandleProcessor::sync_assignment() {
+  const bus::GroupAssignment a = member_->assignment();
+  if (a.generation == synced_generation_) return Status::ok();
+  std::vector<char> next(static_cast<size_t>(partitions_), 0);
+  for (int32_t p : a.owned)
+    if (p >= 0 && p < partitions_) next[static_cast<size_t>(p)] = 1;
+  size_t revoked = 0, added = 0;
+  for (size_t p = 0; p < owned_.size(); ++p) {
+    if (owned_[p] && !next[p]) {
+      owned_[p] = 0;
+      ++revoked;
+    }
+  }
+  if (revoked > 0) TICKFLOW_RETURN_IF_ERROR(load());
+  member_->release(a.generation);
+  for (int32_t p : a.owned) {
+    if (owns(p)) continue;
+    TICKFLOW_RETURN_IF_ERROR(member_->restore(p));
+    owned_[static_cast<size_t>(p)] = 1;
+    ++added;
+  }
+  if (added > 0) TICKFLOW_RETURN_IF_ERROR(load());
+  synced_generation_ = a.generation;
+  spdlog::info("processor: group '{}' generation {}: {} partitions owned ({} released, {} restored), {} instruments "
+               "({} open windows)",
+               config_.group, a.generation, a.owned.size(), revoked, added, engine_->instrument_count(),
+               engine_->open_window_count());
   return Status::ok();
 }
 
@@ -280,6 +347,7 @@ Status CandleProcessor::start() {
 
 void CandleProcessor::stop() {
   loop_.stop();
+  member_.reset();  // leaves the group: the partitions move to the other members
   // The next start() or run_once() rebuilds the engine from the committed state.
   opened_ = false;
 }
@@ -292,6 +360,13 @@ Result<size_t> CandleProcessor::run_once() {
 Result<size_t> CandleProcessor::step() {
   if (!fatal_.is_ok()) return fatal_;
   if (!pending_) {
+    if (member_) {
+      Status synced = sync_assignment();
+      if (!synced.is_ok()) {
+        set_health(HealthState::kDegraded, "rebalance: " + synced.to_string());
+        return synced;
+      }
+    }
     auto batch = std::make_unique<Batch>();
     Status s = build_batch(*batch);
     if (batch->timer_fired) update_lag_gauge();
@@ -342,7 +417,7 @@ Status CandleProcessor::build_batch(Batch& b) {
   int32_t last_read = -1;
   for (int32_t i = 0; i < partitions_ && budget > 0; ++i) {
     const int32_t p = (next_partition_ + i) % partitions_;
-    if (!config_.owns(p)) continue;
+    if (!owns(p)) continue;
     auto& pos = read_pos_[static_cast<size_t>(p)];
     // end_offset is cheap (an atomic in the embedded bus); skip idle partitions without a read.
     auto end = bus_.end_offset(topics::kRawMarketData, p);
@@ -488,13 +563,15 @@ void CandleProcessor::after_commit(const Batch& b) {
 
 void CandleProcessor::update_lag_gauge() {
   std::vector<int64_t> committed;
+  std::vector<char> owned;
   {
     std::lock_guard lock(mu_);
     committed = committed_pos_;
+    owned = owned_shared_;
   }
   int64_t lag = 0;
-  for (size_t p = 0; p < committed.size(); ++p) {
-    if (!config_.owns(static_cast<int32_t>(p))) continue;
+  for (size_t p = 0; p < committed.size() && p < owned.size(); ++p) {
+    if (!owned[p]) continue;
     auto end = bus_.end_offset(topics::kRawMarketData, static_cast<int32_t>(p));
     if (end.is_ok()) lag += std::max<int64_t>(0, *end - committed[p]);
   }
@@ -503,13 +580,15 @@ void CandleProcessor::update_lag_gauge() {
 
 bool CandleProcessor::caught_up() const {
   std::vector<int64_t> committed;
+  std::vector<char> owned;
   {
     std::lock_guard lock(mu_);
     committed = committed_pos_;
+    owned = owned_shared_;
   }
   if (committed.empty()) return false;  // never opened
-  for (size_t p = 0; p < committed.size(); ++p) {
-    if (!config_.owns(static_cast<int32_t>(p))) continue;
+  for (size_t p = 0; p < committed.size() && p < owned.size(); ++p) {
+    if (!owned[p]) continue;
     auto end = bus_.end_offset(topics::kRawMarketData, static_cast<int32_t>(p));
     if (!end.is_ok() || *end > committed[p]) return false;
   }

@@ -9,6 +9,9 @@
 // restart restores the engine from the committed state and resumes at the committed offsets,
 // so the output neither loses nor repeats anything.
 //
+// Several instances: a static split (instance i of n owns the partitions p % n == i), or a
+// consumer group (group_membership): see ProcessorConfig and src/bus/README.md.
+//
 // Records that do not decode as trades go to dlq.market-data with reason "undecodable"; trades
 // beyond the engine's correction horizon go there with reason "too_late" (payload: the trade
 // record verbatim). Duplicates (same trade key) are counted and change nothing.
@@ -58,6 +61,13 @@ struct ProcessorConfig {
   int32_t instances = 1;
   int32_t instance = 0;
   bool owns(int32_t partition) const { return partition % instances == instance; }
+  // Consumer-group mode (EventBus::join_group; the Kafka bus): the group's members share the
+  // partitions (cooperative-sticky rebalancing; instance/instances unused). On assignment the
+  // partition's state and position are restored from the store's changelog topic
+  // (<group>-candles-changelog) before it is read; on revocation what was consumed is committed
+  // and the partition is released. The engine holds the instruments of owned partitions only.
+  bool group_membership = false;
+  DurationNs session_timeout = 10 * kNsPerSec;
 };
 
 struct ProcessorStats {
@@ -106,6 +116,9 @@ class CandleProcessor {
   struct Probe;
 
   Status open();
+  Status load();             // engine and positions from the bus, for the owned partitions
+  Status sync_assignment();  // group mode: apply the membership's latest assignment
+  bool owns(int32_t partition) const { return owned_[static_cast<size_t>(partition)] != 0; }
   Status ensure_topics();
   Result<size_t> step();
   Status build_batch(Batch& batch);
@@ -127,11 +140,15 @@ class CandleProcessor {
   int32_t next_partition_ = 0;     // round-robin start, so no partition starves
   TimestampNs last_timer_ = 0;
   std::unique_ptr<Batch> pending_;  // built but not yet committed (retryable failure)
+  std::vector<char> owned_;          // per partition: consumed by this instance
+  std::unique_ptr<bus::GroupMembership> member_;  // group mode
+  uint64_t synced_generation_ = 0;   // the membership generation applied (0: none yet)
   Status fatal_;                     // non-ok once a non-retryable commit failed
 
   // Shared with other threads.
   mutable std::mutex mu_;
   std::vector<int64_t> committed_pos_;  // guarded by mu_
+  std::vector<char> owned_shared_;      // guarded by mu_: owned_ for caught_up() and the lag gauge
   ProcessorStats stats_;                // guarded by mu_
   ComponentHealth health_;              // guarded by mu_
 

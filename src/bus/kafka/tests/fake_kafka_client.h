@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "bus/kafka/kafka_client.h"
+#include "bus/kafka/transactions.h"
 
 namespace tickflow::bus::kafka::testing {
 
@@ -83,6 +84,9 @@ class FakeKafkaClient final : public KafkaClient {
   }
   Result<Watermarks> watermarks(std::string_view topic, int32_t partition) override {
     std::lock_guard lock(mu_);
+    auto it = topics_.find(std::string(topic));
+    if (it == topics_.end() || partition < 0 || static_cast<size_t>(partition) >= it->second.size())
+      return Status::not_found("unknown partition");
     return Watermarks{0, static_cast<int64_t>(topics_.at(std::string(topic)).at(static_cast<size_t>(partition)).size())};
   }
   Status commit_group_offsets(std::string_view group, const std::vector<GroupOffset>& offsets) override {
@@ -98,6 +102,12 @@ class FakeKafkaClient final : public KafkaClient {
   }
   void set_data_listener(std::function<void(std::string_view)>) override {}
   Status watch(std::string_view) override { return Status::ok(); }
+  // Transactions: what transactional_producer returns (unset: the seam's default, none).
+  std::function<Result<std::unique_ptr<TransactionalProducer>>(const std::string&)> txn_factory;
+  Result<std::unique_ptr<TransactionalProducer>> transactional_producer(const std::string& id) override {
+    if (txn_factory) return txn_factory(id);
+    return KafkaClient::transactional_producer(id);
+  }
 
  private:
   std::mutex mu_;
