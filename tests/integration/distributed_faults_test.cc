@@ -46,6 +46,53 @@ TEST(KafkaMockControl, CommandsAreAnsweredOkOrWithTheReason) {
   EXPECT_EQ(kafka.command("down 9"), "bad command 'down 9'");
 }
 
+// What a service is doing, for a failed wait: its /health and the /metrics lines of progress
+// and lag (consumer lag, positions, commits and their failures, errors).
+std::string service_state(const char* name, int port) {
+  std::string out = std::string("--- ") + name + " (port " + std::to_string(port) + ")\n";
+  auto h = http_get("http://127.0.0.1:" + std::to_string(port) + "/health");
+  out += "health " + std::to_string(h.status) + ": " + h.body + "\n";
+  auto m = http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  size_t pos = 0;
+  while (pos < m.body.size()) {
+    size_t eol = m.body.find('\n', pos);
+    if (eol == std::string::npos) eol = m.body.size();
+    const std::string line = m.body.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (line.empty() || line[0] == '#' || line.find("_bucket") != std::string::npos) continue;
+    if (line.ends_with(" 0") && line.find("_lag") == std::string::npos) continue;  // nothing happened
+    for (const char* k : {"_lag", "_total", "_position", "open_windows"}) {
+      if (line.find(k) != std::string::npos) {
+        out += line + "\n";
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// The oracle's windows that are not final in the store: open time, status, revision, trades
+// (store vs oracle); "missing" when the store has no candle there.
+std::string not_final(int port, const std::string& sym, const std::string& tf,
+                      const std::map<int64_t, OracleCandle>& oracle) {
+  auto api = get_candles(port, "binance", sym, tf);
+  if (!api) return "the API did not answer\n";
+  std::map<int64_t, const ApiCandle*> by_open;
+  for (const auto& c : *api) by_open[c.open_time_ms] = &c;
+  std::string out;
+  for (const auto& [open, o] : oracle) {
+    auto it = by_open.find(open);
+    if (it == by_open.end()) {
+      out += "  " + std::to_string(open) + ": missing (oracle " + std::to_string(o.trades) + " trades)\n";
+    } else if (it->second->status != "final") {
+      out += "  " + it->second->open_time + ": " + it->second->status + " revision " +
+             std::to_string(it->second->revision) + ", " + std::to_string(it->second->trades) + " trades (oracle " +
+             std::to_string(o.trades) + ")\n";
+    }
+  }
+  return out;
+}
+
 // Occurrences of `needle` in `text`.
 size_t count_of(const std::string& text, const std::string& needle) {
   size_t n = 0;
@@ -144,13 +191,19 @@ void run_with_faults(bool exactly_once) {
   // the oracle in every field; one row per open time.
   ASSERT_TRUE(wait_until([&] { return total_trades_all(hist.port, kSymbolList, "1s") == kTrades; }, 240s))
       << "store has " << total_trades_all(hist.port, kSymbolList, "1s") << " of " << kTrades << " trades\n"
-      << proc.proc->output();
+      << service_state("collector", coll.port) << service_state("processor", proc.port)
+      << service_state("historical", hist.port) << "--- processor log\n" << proc.proc->output();
   std::map<std::string, std::vector<AggTrade>> agg;
   for (const auto& s : kSymbolList) agg[s] = fetch_all_agg_trades(sim.port, exchange_symbol(s));
   for (const auto& s : kSymbolList)
     for (const auto& [tf, ms] : kFrames) {
       auto oracle = oracle_candles(agg[s], ms);
-      ASSERT_TRUE(wait_until([&] { return all_final(hist.port, s, tf, oracle); }, 60s)) << s << " " << tf;
+      ASSERT_TRUE(wait_until([&] { return all_final(hist.port, s, tf, oracle); }, 60s))
+          << s << " " << tf << ": not every window final in the store\n"
+          << not_final(hist.port, s, tf, oracle)
+          << service_state("collector", coll.port) << service_state("processor", proc.port)
+          << service_state("historical", hist.port) << "--- processor log\n" << proc.proc->output()
+          << "--- historical log\n" << hist.proc->output();
       auto api = get_candles(hist.port, "binance", s, tf);
       ASSERT_TRUE(api);
       expect_matches_oracle(*api, oracle, s + " " + tf + " (broker faults)");

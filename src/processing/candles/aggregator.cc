@@ -318,6 +318,10 @@ struct CandleEngine::Impl {
     }
   }
 
+  void restart_quiet(TimestampNs now) {
+    for (auto& [key, inst] : by_key) inst->watermark_wall = std::max(inst->watermark_wall, now);
+  }
+
   void flush(std::vector<CandleUpdate>& out) {
     for (auto& [key, inst] : by_key) {
       for (Series& s : inst->series) {
@@ -550,6 +554,8 @@ TradeOutcome CandleEngine::on_trade(const Trade& trade, TimestampNs now, std::ve
 }
 
 void CandleEngine::on_timer(TimestampNs now, std::vector<CandleUpdate>& out) { impl_->on_timer(now, out); }
+
+void CandleEngine::restart_quiet(TimestampNs now) { impl_->restart_quiet(now); }
 
 void CandleEngine::flush(std::vector<CandleUpdate>& out) { impl_->flush(out); }
 

@@ -79,6 +79,11 @@ class CandleEngine {
   // Wall-clock tick (call every ~100 ms): finalizes due windows of quiet instruments and emits
   // throttled provisional updates that are due.
   void on_timer(TimestampNs now, std::vector<CandleUpdate>& out);
+  // The caller could not observe its input until `now` (a broker outage, reads that failed or
+  // hung): quiet periods restart at `now`, so on_timer does not finalize a window for a silence
+  // that was the input's unavailability (its trades may still be on their way). Changes no
+  // persisted state.
+  void restart_quiet(TimestampNs now);
   // End of input: emits the current state of every window not yet emitted in that state.
   void flush(std::vector<CandleUpdate>& out);
 

@@ -29,6 +29,9 @@ constexpr DurationNs kMaxFutureSkew = quality::kDefaultMaxEventAhead;
 constexpr DurationNs kMinBackoff = 10 * kNsPerMs;
 constexpr DurationNs kMaxBackoff = 1 * kNsPerSec;
 constexpr DurationNs kMaxIdleWait = 100 * kNsPerMs;
+// Reading the input taking longer than this (a broker query hanging on an outage) means the
+// input was not observable meanwhile (build_batch).
+constexpr DurationNs kInputStall = kNsPerSec;
 
 double seconds(DurationNs d) { return static_cast<double>(d) / static_cast<double>(kNsPerSec); }
 
@@ -412,6 +415,7 @@ Status CandleProcessor::build_batch(Batch& b) {
   std::vector<CandleUpdate> updates;
   std::vector<bus::Record> recs;
   Status read_status;
+  Status end_status;  // the last failed end_offset (the read may still have succeeded)
   size_t budget = config_.max_batch;
 
   int32_t last_read = -1;
@@ -424,6 +428,7 @@ Status CandleProcessor::build_batch(Batch& b) {
     if (end.is_ok() && *end <= pos) continue;
     recs.clear();
     read_status = bus_.read(topics::kRawMarketData, p, pos, budget, recs);
+    if (!end.is_ok()) end_status = end.status();
     if (!read_status.is_ok()) break;  // commit what was consumed so far
     if (recs.empty()) continue;
     for (const bus::Record& rec : recs) {
@@ -496,7 +501,25 @@ Status CandleProcessor::build_batch(Batch& b) {
   // cannot starve the others when max_batch is reached.
   if (last_read >= 0) next_partition_ = (last_read + 1) % partitions_;
 
-  if (now - last_timer_ >= config_.timer_interval) {
+  // The timer finalizes the windows of quiet instruments by wall clock: only once the input is
+  // read to its end (a backlog or an unreadable partition may hold their trades), and a silence
+  // during which the input could not be read (a failed read, or reads that hung on a broker
+  // outage, while the collector may be holding trades it cannot publish) is not quiet.
+  const TimestampNs read_done = clock_.now_ns();
+  const Status input_status = read_status.is_ok() ? end_status : read_status;
+  const bool drained = input_status.is_ok() && budget > 0;
+  if (!input_status.is_ok() || read_done - now > kInputStall) {
+    if (!input_impaired_)
+      spdlog::warn("processor: raw.market-data {}: no window is finalized by the clock until it is read again",
+                   !input_status.is_ok() ? "unreadable (" + input_status.to_string() + ")"
+                                        : "reads took " + std::to_string((read_done - now) / kNsPerMs) + " ms");
+    input_impaired_ = true;
+  } else if (input_impaired_ && drained) {
+    input_impaired_ = false;
+    engine_->restart_quiet(read_done);
+    spdlog::info("processor: raw.market-data read to its end again; quiet periods restart now");
+  }
+  if (drained && !input_impaired_ && now - last_timer_ >= config_.timer_interval) {
     last_timer_ = now;
     b.timer_fired = true;
     engine_->on_timer(now, updates);

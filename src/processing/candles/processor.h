@@ -16,6 +16,11 @@
 // beyond the engine's correction horizon go there with reason "too_late" (payload: the trade
 // record verbatim). Duplicates (same trade key) are counted and change nothing.
 //
+// Wall-clock finals (CandleEngine::on_timer, windows of quiet instruments) only while the input
+// is read to its end: not during a backlog, and not while raw.market-data cannot be read (a
+// failed read, or reads hanging > 1 s on a broker outage, when the collector may be holding
+// trades it cannot publish); once it is readable again the engine's quiet periods restart.
+//
 // Commit failures: a retryable Status (Status::retryable) retries the same batch after a
 // backoff; any other error (kIo: disk full) is logged, health goes down and consumption stops
 // with nothing advanced past what was committed (a restart resumes exactly).
@@ -139,6 +144,9 @@ class CandleProcessor {
   std::vector<int64_t> read_pos_;  // next offset to read, per partition
   int32_t next_partition_ = 0;     // round-robin start, so no partition starves
   TimestampNs last_timer_ = 0;
+  // The last batch could not read its input to the end (a read failed or hung): on_timer waits
+  // until it can, then the engine's quiet periods restart (CandleEngine::restart_quiet).
+  bool input_impaired_ = false;
   std::unique_ptr<Batch> pending_;  // built but not yet committed (retryable failure)
   std::vector<char> owned_;          // per partition: consumed by this instance
   std::unique_ptr<bus::GroupMembership> member_;  // group mode
