@@ -106,13 +106,22 @@ void BM_KrakenChecksumDepth10(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Arg 1: the hand-written path (default); 0: simdjson only. Items = trades (one per message).
+// 4096 frames with successive microseconds (the same frame over and over would hit the
+// 1000-trades-per-microsecond limit and measure the error path).
 void BM_KrakenParseTrade(benchmark::State& state) {
-  const std::string f =
-      R"([321,[["58721.20000","0.02798644","1617666461.465618","s","m",""]],"trade","XBT/USD"])";
+  std::vector<std::string> frames;
+  for (int i = 0; i < 4096; ++i) {
+    frames.push_back(R"([321,[["58721.20000","0.02798644","1617666)" + std::to_string(461465618 + i).insert(3, ".") +
+                     R"(","s","m",""]],"trade","XBT/USD"])");
+  }
   kraken::FrameParser parser;
+  parser.set_fast_path(state.range(0) != 0);
   kraken::ParsedMessage m;
+  size_t i = 0;
   for (auto _ : state) {
-    Status st = parser.parse(f, 1, m);
+    Status st = parser.parse(frames[i++ & 4095], 1, m);
+    if (!st.is_ok()) state.SkipWithError("parse");
     benchmark::DoNotOptimize(st);
   }
   state.SetItemsProcessed(state.iterations());
@@ -122,6 +131,20 @@ void BM_CoinbaseParseMatch(benchmark::State& state) {
   const std::string f =
       R"({"type":"match","trade_id":280232,"maker_order_id":"2a0da34e-61f7-4c36-88e5-c9dd15927b16","taker_order_id":"3c82abaa-c01e-4608-be59-6a1e69742891","side":"sell","size":"985","price":"0.00001305","product_id":"SKL-BTC","sequence":177100030,"time":"2021-04-17T16:43:37.089723Z"})";
   coinbase::FrameParser parser;
+  coinbase::ParsedMessage m;
+  for (auto _ : state) {
+    Status st = parser.parse(f, 1, m);
+    benchmark::DoNotOptimize(st);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The same match with the fast path off (simdjson DOM only): the baseline of the figure above.
+void BM_CoinbaseParseMatchSimdjson(benchmark::State& state) {
+  const std::string f =
+      R"({"type":"match","trade_id":280232,"maker_order_id":"2a0da34e-61f7-4c36-88e5-c9dd15927b16","taker_order_id":"3c82abaa-c01e-4608-be59-6a1e69742891","side":"sell","size":"985","price":"0.00001305","product_id":"SKL-BTC","sequence":177100030,"time":"2021-04-17T16:43:37.089723Z"})";
+  coinbase::FrameParser parser;
+  parser.set_fast_path(false);
   coinbase::ParsedMessage m;
   for (auto _ : state) {
     Status st = parser.parse(f, 1, m);
@@ -147,8 +170,9 @@ void BM_CoinbaseParseL2UpdateAndApply(benchmark::State& state) {
 BENCHMARK(BM_KrakenBookUpdateAndChecksum);
 BENCHMARK(BM_KrakenParseUpdateAndChecksum);
 BENCHMARK(BM_KrakenChecksumDepth10);
-BENCHMARK(BM_KrakenParseTrade);
+BENCHMARK(BM_KrakenParseTrade)->Arg(1)->Arg(0);
 BENCHMARK(BM_CoinbaseParseMatch);
+BENCHMARK(BM_CoinbaseParseMatchSimdjson);
 BENCHMARK(BM_CoinbaseParseL2UpdateAndApply);
 
 }  // namespace

@@ -114,5 +114,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                       again->message == a->message && same_double(again->value, a->value),
                   "alert round trip");
   }
+  if (auto b = codec::decode_book(bytes); b.is_ok()) {
+    TF_FUZZ_CHECK(kind == codec::RecordKind::kBook, "peek_kind is not book");
+    auto again = codec::decode_book(codec::encode_book(*b, 1));
+    TF_FUZZ_CHECK(again.is_ok(), "re-encoded book snapshot does not decode: " + again.status().message());
+    TF_FUZZ_CHECK(again->bids == b->bids && again->asks == b->asks && again->sequence == b->sequence &&
+                      again->ts_event == b->ts_event && again->ts_recv == b->ts_recv && again->crossed == b->crossed &&
+                      again->symbol == b->symbol && again->depth == b->depth,
+                  "book snapshot round trip");
+  }
   return 0;
 }

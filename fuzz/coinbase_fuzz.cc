@@ -1,4 +1,5 @@
-// libFuzzer target: coinbase::FrameParser::parse, apply_to_book and SequenceTracker over a
+// libFuzzer target: coinbase::FrameParser::parse (its match fast path checked against the
+// simdjson-only parser frame by frame), apply_to_book and SequenceTracker over a
 // short session (one frame per line, at most 16). Checks: failures carry a bounded reason;
 // trades have positive price and size and a maker-derived taker side; a level2 message that
 // parsed always applies (the parser already rejects bad levels) and afterwards the book holds
@@ -48,11 +49,29 @@ Decimal level_of(const book::OrderBook& b, book::BookSide side, const Decimal& p
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static coinbase::FrameParser parser;  // stateless between frames; reused for its buffers
+  static coinbase::FrameParser& slow = *[] {  // simdjson only: the match fast path's reference
+    auto* p = new coinbase::FrameParser;       // (lives for the process)
+    p->set_fast_path(false);
+    return p;
+  }();
   book::OrderBook book;
   coinbase::SequenceTracker trade_ids, sequences;
-  coinbase::ParsedMessage m;
+  coinbase::ParsedMessage m, ref;
   for (std::string_view frame : fuzz::split_frames(fuzz::as_view(data, size))) {
     Status st = parser.parse(frame, 1'700'000'000'000'000'000, m);
+    // Differential: the fast path (match / last_match) and simdjson agree on outcome and fields.
+    Status rs = slow.parse(frame, 1'700'000'000'000'000'000, ref);
+    TF_FUZZ_CHECK(st.is_ok() == rs.is_ok(), "fast path and simdjson disagree on success");
+    if (!st.is_ok()) TF_FUZZ_CHECK(parser.error_reason() == slow.error_reason(), "different error reasons");
+    if (st.is_ok() && m.is_trade()) {
+      const Trade &a = m.trade, &b = ref.trade;
+      TF_FUZZ_CHECK(m.kind == ref.kind && m.product_id == ref.product_id && m.sequence == ref.sequence &&
+                        m.time == ref.time && a.trade_id == b.trade_id && a.price == b.price &&
+                        a.price.scale() == b.price.scale() && a.quantity == b.quantity &&
+                        a.quantity.scale() == b.quantity.scale() && a.taker_side == b.taker_side &&
+                        a.ts_event == b.ts_event && a.symbol == b.symbol,
+                    "fast path and simdjson disagree on a trade");
+    }
     if (!st.is_ok()) {
       TF_FUZZ_CHECK(known_reason(parser.error_reason()), std::string(parser.error_reason()));
       continue;

@@ -2,7 +2,8 @@
 // frame per line, at most 16). Checks per frame: failures carry a bounded reason; derived trade
 // keys are time_us * 1000 + ordinal (ordinal < 1000); a book message that applies leaves both
 // sides within the channel depth, and kraken_checksum() equals an independent CRC32 over the
-// levels' printed strings; an update that applies matched the exchange's checksum.
+// levels' printed strings; an update that applies matched the exchange's checksum; the
+// hand-written trade path (FrameParser::set_fast_path) agrees with the simdjson path on every frame.
 #include <zlib.h>
 
 #include <string>
@@ -39,11 +40,31 @@ uint32_t reference_checksum(const book::OrderBook& b) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static kraken::FrameParser parser;  // reused: simdjson buffers are not reallocated per input
   parser.reset_trade_keys();          // but each input is a new session
+  // The same frames through the simdjson path only: the hand-written trade path must agree.
+  static kraken::FrameParser slow;
+  slow.set_fast_path(false);
+  slow.reset_trade_keys();
+  kraken::ParsedMessage ms;
   kraken::KrakenBook book;
   kraken::ParsedMessage m;
   size_t depth = 0;
   for (std::string_view frame : fuzz::split_frames(fuzz::as_view(data, size))) {
     Status st = parser.parse(frame, 1'700'000'000'000'000'000, m);
+    Status ss = slow.parse(frame, 1'700'000'000'000'000'000, ms);
+    TF_FUZZ_CHECK(st.is_ok() == ss.is_ok() && parser.error_reason() == slow.error_reason(),
+                  "fast and simdjson trade paths disagree on the outcome");
+    if (st.is_ok()) {
+      TF_FUZZ_CHECK(m.kind == ms.kind && m.pair == ms.pair && m.trades.size() == ms.trades.size(),
+                    "fast and simdjson paths disagree on the message");
+      for (size_t i = 0; i < m.trades.size(); ++i) {
+        const Trade& a = m.trades[i];
+        const Trade& b = ms.trades[i];
+        TF_FUZZ_CHECK(a.trade_id == b.trade_id && a.price == b.price && a.price.scale() == b.price.scale() &&
+                          a.quantity == b.quantity && a.quantity.scale() == b.quantity.scale() &&
+                          a.taker_side == b.taker_side && a.ts_event == b.ts_event && a.symbol == b.symbol,
+                      "fast and simdjson paths disagree on a trade");
+      }
+    }
     if (!st.is_ok()) {
       TF_FUZZ_CHECK(known_reason(parser.error_reason()), std::string(parser.error_reason()));
       continue;

@@ -21,7 +21,7 @@ runs="${1:-10000000}"
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 max_time=()
 [[ -n "${FUZZ_MAX_SECONDS:-}" ]] && max_time=(-max_total_time="$FUZZ_MAX_SECONDS")
-targets="${FUZZ_TARGETS:-binance_frame binance_agg_trades coinbase order_book kraken kraken_rest codec}"
+targets="${FUZZ_TARGETS:-binance_frame binance_agg_trades coinbase coinbase_advanced order_book kraken kraken_rest kraken_v2 exchange_rest codec}"
 
 if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

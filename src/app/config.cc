@@ -86,36 +86,50 @@ void apply_file(AppConfig& c, const std::string& path) {
     c.bus_sync = get_bool(*t, "bus.", "sync", c.bus_sync);
   }
   if (auto* t = sub(root, "", "storage")) {
-    check_keys(*t, "storage", {"backend"});
+    check_keys(*t, "storage", {"backend", "orderbook_retention"});
     c.store_backend = get_string(*t, "storage.", "backend", c.store_backend);
+    c.store_orderbook_retention =
+        get_duration(*t, "storage.", "orderbook_retention", c.store_orderbook_retention, Sign::kPositive);
   }
   if (auto* ex = sub(root, "", "exchanges")) {
     check_keys(*ex, "exchanges", {"binance", "kraken", "coinbase"});
     if (auto* t = sub(*ex, "exchanges.", "coinbase")) {
       const std::string p = "exchanges.coinbase.";
-      check_keys(*t, "exchanges.coinbase", {"enabled", "ws_url", "rest_url", "symbols", "channels"});
+      check_keys(*t, "exchanges.coinbase",
+                 {"enabled", "ws_url", "rest_url", "symbols", "channels", "book", "level2_channel", "feed"});
       c.coinbase.enabled = get_bool(*t, p, "enabled", c.coinbase.enabled);
       c.coinbase.ws_url = get_string(*t, p, "ws_url", c.coinbase.ws_url);
       c.coinbase.rest_url = get_string(*t, p, "rest_url", c.coinbase.rest_url);
       c.coinbase.symbols = get_string_list(*t, p, "symbols", c.coinbase.symbols);
       c.coinbase.channels = get_string_list(*t, p, "channels", c.coinbase.channels);
+      c.coinbase.book = get_bool(*t, p, "book", c.coinbase.book);
+      c.coinbase.feed = get_string(*t, p, "feed", c.coinbase.feed);
+      c.coinbase.level2_channel = get_string(*t, p, "level2_channel", c.coinbase.level2_channel);
     }
     if (auto* t = sub(*ex, "exchanges.", "kraken")) {
       const std::string p = "exchanges.kraken.";
-      check_keys(*t, "exchanges.kraken", {"enabled", "ws_url", "rest_url", "symbols"});
+      check_keys(*t, "exchanges.kraken", {"enabled", "ws_url", "rest_url", "symbols", "api", "book_depth"});
       c.kraken.enabled = get_bool(*t, p, "enabled", c.kraken.enabled);
       c.kraken.ws_url = get_string(*t, p, "ws_url", c.kraken.ws_url);
       c.kraken.rest_url = get_string(*t, p, "rest_url", c.kraken.rest_url);
       c.kraken.symbols = get_string_list(*t, p, "symbols", c.kraken.symbols);
+      c.kraken.api = get_string(*t, p, "api", c.kraken.api);
+      c.kraken.book_depth = get_int(*t, p, "book_depth", c.kraken.book_depth, 0, 1000);
     }
     if (auto* t = sub(*ex, "exchanges.", "binance")) {
       const std::string p = "exchanges.binance.";
-      check_keys(*t, "exchanges.binance", {"enabled", "ws_url", "rest_url", "symbols", "trade_stream"});
+      check_keys(*t, "exchanges.binance",
+                 {"enabled", "ws_url", "rest_url", "symbols", "trade_stream", "book", "book_depth", "book_ticker",
+                  "subscribe"});
       c.binance.enabled = get_bool(*t, p, "enabled", c.binance.enabled);
       c.binance.ws_url = get_string(*t, p, "ws_url", c.binance.ws_url);
       c.binance.rest_url = get_string(*t, p, "rest_url", c.binance.rest_url);
       c.binance.symbols = get_string_list(*t, p, "symbols", c.binance.symbols);
       c.binance.trade_stream = get_string(*t, p, "trade_stream", c.binance.trade_stream);
+      c.binance.book = get_bool(*t, p, "book", c.binance.book);
+      c.binance.book_depth = get_int(*t, p, "book_depth", c.binance.book_depth, 1, 5000);
+      c.binance.book_ticker = get_bool(*t, p, "book_ticker", c.binance.book_ticker);
+      c.binance.subscribe = get_string(*t, p, "subscribe", c.binance.subscribe);
     }
   }
   if (auto* t = sub(root, "", "candles")) {
@@ -232,6 +246,8 @@ void apply_env(AppConfig& c, const std::map<std::string, std::string>& env) {
   if (auto* v = get("TICKFLOW_COINBASE_API_KEY")) c.coinbase.api_key = *v;
   if (auto* v = get("TICKFLOW_COINBASE_API_SECRET")) c.coinbase.api_secret = *v;
   if (auto* v = get("TICKFLOW_COINBASE_API_PASSPHRASE")) c.coinbase.api_passphrase = *v;
+  if (auto* v = get("TICKFLOW_COINBASE_ADVANCED_KEY_NAME")) c.coinbase.advanced_key_name = *v;
+  if (auto* v = get("TICKFLOW_COINBASE_ADVANCED_PRIVATE_KEY")) c.coinbase.advanced_private_key = *v;
 }
 
 void apply_overrides(AppConfig& c, const ConfigOverrides& o) {
@@ -282,6 +298,10 @@ void validate(AppConfig& c) {
                   : (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0);
     if (!ok) fail(std::string("exchanges.binance.") + key, "not a " + std::string(key == std::string("ws_url") ? "ws:// or wss://" : "http:// or https://") + " URL: '" + url + "'");
   }
+  if (c.kraken.api != "v1" && c.kraken.api != "v2") fail("exchanges.kraken.api", "must be \"v1\" or \"v2\", not '" + c.kraken.api + "'");
+  if (c.kraken.book_depth != 0 && c.kraken.book_depth != 10 && c.kraken.book_depth != 25 &&
+      c.kraken.book_depth != 100 && c.kraken.book_depth != 500 && c.kraken.book_depth != 1000)
+    fail("exchanges.kraken.book_depth", "must be 0 (no books) or one of Kraken's depths 10, 25, 100, 500, 1000");
   if (c.kraken.ws_url.rfind("ws://", 0) != 0 && c.kraken.ws_url.rfind("wss://", 0) != 0)
     fail("exchanges.kraken.ws_url", "not a ws:// or wss:// URL: '" + c.kraken.ws_url + "'");
   if (c.kraken.rest_url.rfind("http://", 0) != 0 && c.kraken.rest_url.rfind("https://", 0) != 0)

@@ -34,6 +34,11 @@ struct BinanceConfig {
   std::string rest_url = "https://api.binance.com";
   std::vector<std::string> symbols = {"BTC-USDT", "ETH-USDT"};  // unified
   std::string trade_stream = "aggTrade";                        // "aggTrade" or "trade"
+  // depth@100ms books (REST snapshot + diffs, exchange/binance/depth_sync.h); on in the demo.
+  bool book = false;
+  int64_t book_depth = 20;       // levels per side in the published snapshots
+  bool book_ticker = false;      // also subscribe <sym>@bookTicker (counted)
+  std::string subscribe = "url"; // "url" (combined-stream URL) or "message" (SUBSCRIBE)
 };
 
 // [exchanges.kraken]: the Kraken v1 trade collector (src/exchange/kraken/collector.h).
@@ -42,6 +47,8 @@ struct KrakenConfig {
   std::string ws_url = "wss://ws.kraken.com";
   std::string rest_url = "https://api.kraken.com";
   std::vector<std::string> symbols = {"BTC-USD", "ETH-USD"};  // unified (or Kraken "XBT/USD")
+  std::string api = "v1";  // "v1" (wss://ws.kraken.com) or "v2" (wss://ws.kraken.com/v2: set ws_url too)
+  int book_depth = 0;      // 0 = no books; else 10, 25, 100, 500 or 1000 (→ raw.orderbook)
 };
 
 // [exchanges.coinbase]: the Coinbase Exchange feed collector (src/exchange/coinbase/collector.h).
@@ -51,9 +58,15 @@ struct CoinbaseConfig {
   std::string rest_url = "https://api.exchange.coinbase.com";
   std::vector<std::string> symbols = {"BTC-USD", "ETH-USD"};      // Coinbase product ids
   std::vector<std::string> channels = {"heartbeat", "matches"};   // + "ticker" (never a trade)
+  std::string feed = "exchange";              // or "advanced" (Advanced Trade WebSocket)
+  bool book = false;                          // level2 order books → raw.orderbook
+  std::string level2_channel = "level2_batch";  // or "level2" (Coinbase requires the credentials)
   // Signed subscriptions, from the environment only (TICKFLOW_COINBASE_API_KEY, ..._API_SECRET,
   // ..._API_PASSPHRASE); never logged.
   std::string api_key, api_secret, api_passphrase;
+  // Advanced Trade JWT keys, from the environment only (TICKFLOW_COINBASE_ADVANCED_KEY_NAME,
+  // ..._ADVANCED_PRIVATE_KEY: the CDP key name and its PEM EC key); never logged.
+  std::string advanced_key_name, advanced_private_key;
 };
 
 struct CandlesConfig {
@@ -137,6 +150,8 @@ struct AppConfig {
   std::string bus_backend = "embedded";
   bool bus_sync = false;
   std::string store_backend = "embedded";
+  // [storage] orderbook_retention: order-book snapshots older than this are removed (store).
+  DurationNs store_orderbook_retention = 7 * kNsPerDay;
   // Kept for the distributed backends (Kafka, PostgreSQL, Redis); unused by the embedded ones.
   std::string kafka_bootstrap_servers;
   // [kafka] processing.guarantee: "at_least_once" (default: outputs acknowledged, then positions

@@ -18,8 +18,10 @@
 #include "observability/log.h"
 #include "serving/api.h"
 #include "serving/gateway.h"
+#include "serving/book_routes.h"
 #include "serving/server.h"
 #include "serving/trades_routes.h"
+#include "storage/book_loader.h"
 #include "storage/loader.h"
 #include "storage/trade_loader.h"
 #include "storage/trade_store.h"
@@ -35,6 +37,7 @@ storage::StoreConfig store_config(const AppConfig& c) {
   if (!c.timescale_db.empty()) sc.pg_db = c.timescale_db;
   if (!c.timescale_user.empty()) sc.pg_user = c.timescale_user;
   sc.pg_password = c.timescale_password;
+  sc.retention.orderbook = c.store_orderbook_retention;
   return sc;
 }
 
@@ -54,6 +57,9 @@ int cmd_historical(const AppConfig& c, int64_t port) {
   storage::HistoricalLoader loader(**bus, **store);
   std::unique_ptr<storage::TradeLoader> trades;
   if (storage::TradeStore* ts = (*store)->trades()) trades = std::make_unique<storage::TradeLoader>(**bus, *ts);
+  // Order-book snapshots (raw.orderbook → store), when the store keeps them.
+  std::unique_ptr<storage::BookLoader> books;
+  if (storage::BookStore* bs = (*store)->books()) books = std::make_unique<storage::BookLoader>(**bus, *bs);
   std::unique_ptr<storage::HistoricalLoader> alerts;
   if ((*store)->alerts()) alerts = std::make_unique<storage::HistoricalLoader>(**bus, **store, storage::alert_loader_config());
   // Indicator sink (processed.indicators → store), when [indicators] enabled.
@@ -67,6 +73,7 @@ int cmd_historical(const AppConfig& c, int64_t port) {
     h.push_back(probe.health());
     h.push_back(loader.health());
     if (trades) h.push_back(trades->health());
+    if (books) h.push_back(books->health());
     if (alerts) h.push_back(alerts->health());
     if (indicators) h.push_back(indicators->health());
     if (auto sh = (*store)->health()) h.push_back(*sh);
@@ -74,6 +81,7 @@ int cmd_historical(const AppConfig& c, int64_t port) {
   };
   serving::ApiOptions options;
   options.modules.push_back(std::make_shared<serving::TradesRoutes>((*store)->trades()));
+  options.modules.push_back(std::make_shared<serving::BookRoutes>((*store)->books()));
   serving::ApiHandler api(**store, health, options);
   serving::RealtimeGateway gateway(**bus);
   serving::ServerConfig srv;
@@ -88,6 +96,12 @@ int cmd_historical(const AppConfig& c, int64_t port) {
   if (trades) {
     if (Status st = trades->start(); !st) {
       std::fprintf(stderr, "tickflow: trades loader: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  if (books) {
+    if (Status st = books->start(); !st) {
+      std::fprintf(stderr, "tickflow: order-book loader: %s\n", st.message().c_str());
       return 1;
     }
   }
@@ -138,6 +152,7 @@ int cmd_historical(const AppConfig& c, int64_t port) {
   if (indicators) indicators->stop();
   if (alerts) alerts->stop();
   if (trades) trades->stop();
+  if (books) books->stop();
   loader.stop();
   probe.stop();
   std::printf("stopped.\n");

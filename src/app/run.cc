@@ -45,6 +45,8 @@
 #include "storage/factory.h"
 #include "storage/loader.h"
 #include "serving/trades_routes.h"
+#include "serving/book_routes.h"
+#include "storage/book_loader.h"
 #include "storage/trade_loader.h"
 #include "storage/trade_store.h"
 
@@ -84,6 +86,9 @@ int cmd_run(const AppConfig& c) {
   // Trades sink (raw.market-data → trades), when the store keeps trades (postgres).
   std::unique_ptr<storage::TradeLoader> trade_loader;
   if (storage::TradeStore* ts = (*store)->trades()) trade_loader = std::make_unique<storage::TradeLoader>(**bus, *ts);
+  // Order-book sink (raw.orderbook → store: embedded and postgres).
+  std::unique_ptr<storage::BookLoader> book_loader;
+  if (storage::BookStore* bs = (*store)->books()) book_loader = std::make_unique<storage::BookLoader>(**bus, *bs);
   // Alerts sink (processed.alerts → alerts), when the store keeps alerts (postgres).
   std::unique_ptr<storage::HistoricalLoader> alert_loader;
   if ((*store)->alerts())
@@ -156,6 +161,7 @@ int cmd_run(const AppConfig& c) {
     h.push_back(processor.health());
     h.push_back(loader.health());
     if (trade_loader) h.push_back(trade_loader->health());
+    if (book_loader) h.push_back(book_loader->health());
     if (alert_loader) h.push_back(alert_loader->health());
     if (auto sh = (*store)->health()) h.push_back(*sh);
     if (indicators) h.push_back(indicators->health());
@@ -181,12 +187,18 @@ int cmd_run(const AppConfig& c) {
     qc.from_committed = c.quality.from_committed;
     if (c.binance.enabled || c.demo.enabled)
       for (const auto& s : configured_symbols) qc.series.emplace_back(Exchange::kBinance, s);
-    // Liveness: the collector is connected and its frame counter moves (depth, pings, trades of
-    // any symbol), so a quiet symbol on a healthy connection is not stale.
-    qc.liveness = [&collector]() {
+    for (const auto& s : kraken_symbols) qc.series.emplace_back(Exchange::kKraken, s);
+    for (const auto& s : coinbase_symbols) qc.series.emplace_back(Exchange::kCoinbase, s);
+    // Liveness: each collector is connected and its frame counter moves (the exchanges'
+    // heartbeats — Kraken heartbeat, Coinbase heartbeat channel — depth, pings, trades of any
+    // symbol), so a quiet symbol on a healthy connection is not stale.
+    qc.liveness = [&collector, &kraken_collector, &coinbase_collector]() {
       std::vector<quality::FeedLiveness> out;
-      if (collector)
-        out.push_back({Exchange::kBinance, collector->health().state == HealthState::kUp, collector->stats().frames});
+      auto up = [](const auto& col) { return col->health().state == HealthState::kUp; };
+      if (collector) out.push_back({Exchange::kBinance, up(collector), collector->stats().frames});
+      if (kraken_collector) out.push_back({Exchange::kKraken, up(kraken_collector), kraken_collector->stats().frames});
+      if (coinbase_collector)
+        out.push_back({Exchange::kCoinbase, up(coinbase_collector), coinbase_collector->stats().frames});
       return out;
     };
     quality_monitor = std::make_unique<quality::QualityMonitor>(**bus, qc, clock);
@@ -223,6 +235,7 @@ int cmd_run(const AppConfig& c) {
   }
   // GET /trades: from the store's trade history (501 with the embedded store).
   api_options.modules.push_back(std::make_shared<serving::TradesRoutes>((*store)->trades()));
+  api_options.modules.push_back(std::make_shared<serving::BookRoutes>((*store)->books()));
   api_options.modules.push_back(std::make_shared<serving::SubscriptionRoutes>(*delivery.subscriptions));
   serving::ApiHandler api(**store, health, api_options);
 
@@ -234,6 +247,9 @@ int cmd_run(const AppConfig& c) {
   if (Status st = loader.start(); !st) return fail("historical loader", st);
   if (trade_loader) {
     if (Status st = trade_loader->start(); !st) return fail("trades loader", st);
+  }
+  if (book_loader) {
+    if (Status st = book_loader->start(); !st) return fail("order-book loader", st);
   }
   if (alert_loader) {
     if (Status st = alert_loader->start(); !st) return fail("alert loader", st);
@@ -297,6 +313,8 @@ int cmd_run(const AppConfig& c) {
     kc.ws_url = c.kraken.ws_url;
     kc.rest_url = c.kraken.rest_url;
     kc.symbols = kraken_symbols;
+    kc.api = c.kraken.api;
+    kc.book_depth = c.demo.enabled && c.kraken.book_depth == 0 ? 10 : c.kraken.book_depth;  // the demo shows books
     if (c.demo.enabled) {
       // A second simulator: Kraken's market is its own, so Binance's trades are unchanged.
       exchange::simulator::SimulatorConfig ks;
@@ -306,9 +324,10 @@ int cmd_run(const AppConfig& c) {
       for (const auto& s : kraken_symbols) ks.symbols.push_back(binance_symbol_from_unified(s));
       kraken_simulator = std::make_unique<exchange::simulator::Simulator>(ks);
       if (Status st = kraken_simulator->start(); !st) return fail("kraken simulator", st);
-      kc.ws_url = kraken_simulator->kraken_ws_url();
+      kc.ws_url = c.kraken.api == "v2" ? kraken_simulator->kraken_v2_ws_url() : kraken_simulator->kraken_ws_url();
       kc.rest_url = kraken_simulator->rest_url();
-      std::printf("demo: Kraken v1 simulator on %s (%zu pairs)\n", kc.ws_url.c_str(), kraken_symbols.size());
+      std::printf("demo: Kraken %s simulator on %s (%zu pairs)\n", c.kraken.api.c_str(), kc.ws_url.c_str(),
+                  kraken_symbols.size());
     }
     kraken_collector = std::make_unique<exchange::kraken::Collector>(kc, **bus, clock);
     if (Status st = kraken_collector->start(); !st) return fail("kraken collector", st);
@@ -319,6 +338,11 @@ int cmd_run(const AppConfig& c) {
     bc.rest_url = c.coinbase.rest_url;
     bc.symbols = coinbase_symbols;
     bc.channels = c.coinbase.channels;
+    bc.book = c.coinbase.book || c.demo.enabled;  // the demo shows books
+    bc.feed = c.coinbase.feed;
+    bc.advanced_key_name = c.coinbase.advanced_key_name;
+    bc.advanced_private_key = c.coinbase.advanced_private_key;
+    bc.level2_channel = c.coinbase.level2_channel;
     bc.api_key = c.coinbase.api_key;
     bc.api_secret = c.coinbase.api_secret;
     bc.api_passphrase = c.coinbase.api_passphrase;
@@ -332,7 +356,8 @@ int cmd_run(const AppConfig& c) {
       for (const auto& s : coinbase_symbols) bs.symbols.push_back(binance_symbol_from_unified(s));
       coinbase_simulator = std::make_unique<exchange::simulator::Simulator>(bs);
       if (Status st = coinbase_simulator->start(); !st) return fail("coinbase simulator", st);
-      bc.ws_url = coinbase_simulator->coinbase_ws_url();
+      bc.ws_url = bc.feed == "advanced" ? coinbase_simulator->coinbase_advanced_ws_url()
+                                        : coinbase_simulator->coinbase_ws_url();
       bc.rest_url = coinbase_simulator->rest_url();
       bc.channels = {"heartbeat", "matches", "ticker"};
       std::printf("demo: Coinbase simulator on %s (%zu products)\n", bc.ws_url.c_str(), coinbase_symbols.size());
@@ -388,6 +413,7 @@ int cmd_run(const AppConfig& c) {
   if (alerts) drain_until([&] { return alerts->caught_up(); }, std::chrono::seconds(10));
   drain_until([&] { return loader.caught_up(); }, std::chrono::seconds(10));
   if (trade_loader) drain_until([&] { return trade_loader->caught_up(); }, std::chrono::seconds(10));
+  if (book_loader) drain_until([&] { return book_loader->caught_up(); }, std::chrono::seconds(10));
   if (alert_loader) drain_until([&] { return alert_loader->caught_up(); }, std::chrono::seconds(10));
   if (indicator_loader) drain_until([&] { return indicator_loader->caught_up(); }, std::chrono::seconds(10));
   if (metrics_server) metrics_server->stop();
@@ -405,6 +431,7 @@ int cmd_run(const AppConfig& c) {
   processor.stop();
   if (alert_loader) alert_loader->stop();
   if (trade_loader) trade_loader->stop();
+  if (book_loader) book_loader->stop();
   loader.stop();
   std::printf("stopped.\n");
   return 0;

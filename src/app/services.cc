@@ -44,6 +44,10 @@ exchange::binance::CollectorConfig collector_config(const AppConfig& c) {
   cc.symbols = c.binance.symbols;
   cc.trade_stream = c.binance.trade_stream;
   cc.validation = c.quality.validation;
+  cc.book = c.binance.book || c.demo.enabled;  // the demo's simulator serves depth + /api/v3/depth
+  cc.book_depth = c.binance.book_depth > 0 ? static_cast<size_t>(c.binance.book_depth) : 0;  // 0: validate() names it
+  cc.book_ticker = c.binance.book_ticker;
+  cc.subscribe = c.binance.subscribe;
   return cc;
 }
 

@@ -36,8 +36,10 @@
 #include "serving/indicators_routes.h"
 #include "serving/latest_route.h"
 #include "serving/quality_routes.h"
+#include "serving/book_routes.h"
 #include "serving/server.h"
 #include "serving/trades_routes.h"
+#include "storage/book_loader.h"
 #include "storage/factory.h"
 #include "storage/loader.h"
 
@@ -303,8 +305,10 @@ int cmd_api(const AppConfig& c, const ServiceOptions& o) {
   // An embedded store is held by one process: with it, the API loads its own copy of the history
   // from the bus (the same loaders as `tickflow historical`); a shared database is only read.
   std::unique_ptr<storage::HistoricalLoader> loader, indicator_loader;
+  std::unique_ptr<storage::BookLoader> book_loader;
   if (c.store_backend == "embedded") {
     loader = std::make_unique<storage::HistoricalLoader>(*bus, *store);
+    if (storage::BookStore* bs = store->books()) book_loader = std::make_unique<storage::BookLoader>(*bus, *bs);
     if (c.indicators.enabled)
       indicator_loader = std::make_unique<storage::HistoricalLoader>(*bus, *store, storage::indicator_loader_config());
   }
@@ -323,10 +327,12 @@ int cmd_api(const AppConfig& c, const ServiceOptions& o) {
   }
   options.modules.push_back(std::make_shared<serving::LatestRoute>(nullptr, *store, options.is_configured));
   options.modules.push_back(std::make_shared<serving::TradesRoutes>(store->trades()));
+  options.modules.push_back(std::make_shared<serving::BookRoutes>(store->books()));
   serving::ApiHandler api(*store, [&] {
     std::vector<ComponentHealth> h{probe.health()};
     if (loader) h.push_back(loader->health());
     if (indicator_loader) h.push_back(indicator_loader->health());
+    if (book_loader) h.push_back(book_loader->health());
     if (auto sh = store->health()) h.push_back(*sh);
     return h;
   }, options);
@@ -338,6 +344,9 @@ int cmd_api(const AppConfig& c, const ServiceOptions& o) {
   if (indicator_loader) {
     if (Status st = indicator_loader->start(); !st) return fail("indicator loader", st);
   }
+  if (book_loader) {
+    if (Status st = book_loader->start(); !st) return fail("order-book loader", st);
+  }
   int rc = serve("api", c, o.port >= 0 ? static_cast<uint16_t>(o.port) : c.api.port, api, unused_gateway,
                  [&] {
                    return loader ? "candles loaded " + std::to_string(loader->candles_written()) + " (lag " +
@@ -347,6 +356,7 @@ int cmd_api(const AppConfig& c, const ServiceOptions& o) {
                  "REST over the " + c.store_backend + " store");
   arm_stop_watchdog("api", 15 * kNsPerSec);
   if (indicator_loader) indicator_loader->stop();
+  if (book_loader) book_loader->stop();
   if (loader) loader->stop();
   probe.stop();
   std::printf("stopped.\n");

@@ -202,6 +202,44 @@ std::string encode_alert(const Alert& a, TimestampNs ts_publish) {
   return env.SerializeAsString();
 }
 
+std::string book_event_id(const BookSnapshot& b) {
+  std::string id = instrument_key(b.exchange, b.symbol);
+  id += ":book:";
+  id += std::to_string(b.time());
+  id += ':';
+  id += std::to_string(b.sequence);
+  return id;
+}
+
+std::string encode_book(const BookSnapshot& b, TimestampNs ts_publish) {
+  v1::Envelope env;
+  env.set_schema_version(kSchemaVersion);
+  env.set_event_id(book_event_id(b));
+  env.set_ts_publish_ns(ts_publish);
+  v1::BookSnapshotEvent* p = env.mutable_book();
+  p->set_exchange(std::string(exchange_name(b.exchange)));
+  p->set_symbol(b.symbol);
+  p->set_exchange_symbol(b.exchange_symbol);
+  p->set_sequence(b.sequence);
+  p->mutable_bids()->Reserve(static_cast<int>(b.bids.size()));
+  for (const BookLevel& l : b.bids) {
+    v1::BookLevel* v = p->add_bids();
+    v->set_price(l.price.to_string());
+    v->set_quantity(l.quantity.to_string());
+  }
+  p->mutable_asks()->Reserve(static_cast<int>(b.asks.size()));
+  for (const BookLevel& l : b.asks) {
+    v1::BookLevel* v = p->add_asks();
+    v->set_price(l.price.to_string());
+    v->set_quantity(l.quantity.to_string());
+  }
+  p->set_depth(b.depth);
+  p->set_crossed(b.crossed);
+  p->set_ts_event_ns(b.ts_event);
+  p->set_ts_recv_ns(b.ts_recv);
+  return env.SerializeAsString();
+}
+
 RecordKind peek_kind(std::string_view bytes) {
   auto env = parse_envelope(bytes);
   if (!env) return RecordKind::kUnknown;
@@ -211,6 +249,7 @@ RecordKind peek_kind(std::string_view bytes) {
     case v1::Envelope::kDeadLetter: return RecordKind::kDeadLetter;
     case v1::Envelope::kIndicators: return RecordKind::kIndicators;
     case v1::Envelope::kAlert: return RecordKind::kAlert;
+    case v1::Envelope::kBook: return RecordKind::kBook;
     default: return RecordKind::kUnknown;
   }
 }
@@ -329,6 +368,36 @@ Result<Alert> decode_alert(std::string_view bytes) {
   std::sort(labels.begin(), labels.end());
   a.labels = std::move(labels);
   return a;
+}
+
+Result<BookSnapshot> decode_book(std::string_view bytes) {
+  auto env = parse_envelope(bytes);
+  if (!env) return env.status();
+  if (!env->has_book()) return Status::corruption("record is not a book snapshot");
+  const v1::BookSnapshotEvent& p = env->book();
+  BookSnapshot b;
+  auto ex = exchange_of(p.exchange());
+  if (!ex) return ex.status();
+  b.exchange = *ex;
+  b.symbol = p.symbol();
+  b.exchange_symbol = p.exchange_symbol();
+  b.sequence = p.sequence();
+  auto levels = [](const auto& in, std::vector<BookLevel>& out) {
+    out.reserve(static_cast<size_t>(in.size()));
+    for (const v1::BookLevel& l : in) {
+      BookLevel level;
+      if (!Decimal::parse(l.price(), level.price) || !Decimal::parse(l.quantity(), level.quantity)) return false;
+      out.push_back(level);
+    }
+    return true;
+  };
+  if (!levels(p.bids(), b.bids) || !levels(p.asks(), b.asks))
+    return Status::corruption("book snapshot record with a bad decimal");
+  b.depth = p.depth();
+  b.crossed = p.crossed();
+  b.ts_event = p.ts_event_ns();
+  b.ts_recv = p.ts_recv_ns();
+  return b;
 }
 
 std::optional<CandleStatus> peek_candle_status(std::string_view bytes) {

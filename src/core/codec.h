@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/analytics.h"
+#include "core/book_snapshot.h"
 #include "core/candle.h"
 #include "core/result.h"
 #include "core/trade.h"
@@ -24,7 +25,7 @@ struct DeadLetter {
   TimestampNs ts_recv = 0;
 };
 
-enum class RecordKind { kTrade, kCandle, kDeadLetter, kIndicators, kAlert, kUnknown };
+enum class RecordKind { kTrade, kCandle, kDeadLetter, kIndicators, kAlert, kBook, kUnknown };
 
 // Stable, content-derived event ids.
 //   trade:  "binance:BTC-USDT:t:123"  (aggregates: ":a:123")
@@ -34,6 +35,8 @@ std::string candle_event_id(const Candle& c);
 //   indicators: "binance:BTC-USDT:1m:1628952360000:ind:<candle revision>" (+ ":p" when provisional)
 //   alert: the alert's own alert_id
 std::string indicators_event_id(const IndicatorRecord& r);
+//   book: "binance:BTC-USDT:book:<time() ns>:<sequence>"
+std::string book_event_id(const BookSnapshot& b);
 
 // Serialized Envelope bytes.
 std::string encode_trade(const Trade& t, TimestampNs ts_publish = 0);
@@ -41,6 +44,7 @@ std::string encode_candle(const Candle& c, TimestampNs ts_publish = 0, Timestamp
 std::string encode_dead_letter(const DeadLetter& d, TimestampNs ts_publish = 0);
 std::string encode_indicators(const IndicatorRecord& r, TimestampNs ts_publish = 0);
 std::string encode_alert(const Alert& a, TimestampNs ts_publish = 0);
+std::string encode_book(const BookSnapshot& b, TimestampNs ts_publish = 0);
 
 RecordKind peek_kind(std::string_view bytes);
 Result<Trade> decode_trade(std::string_view bytes);
@@ -48,6 +52,7 @@ Result<Candle> decode_candle(std::string_view bytes, TimestampNs* last_trade_rec
 Result<DeadLetter> decode_dead_letter(std::string_view bytes);
 Result<IndicatorRecord> decode_indicators(std::string_view bytes);
 Result<Alert> decode_alert(std::string_view bytes);
+Result<BookSnapshot> decode_book(std::string_view bytes);
 // Event id stored in the envelope ("" if undecodable).
 std::string event_id_of(std::string_view bytes);
 // The status of a candle record without decoding it (a wire-format scan, no allocation), for

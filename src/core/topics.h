@@ -14,6 +14,9 @@ inline constexpr std::string_view kNormalizedOhlcv = "normalized.ohlcv";
 inline constexpr std::string_view kProcessedIndicators = "processed.indicators";
 inline constexpr std::string_view kProcessedAlerts = "processed.alerts";
 inline constexpr std::string_view kDlqMarketData = "dlq.market-data";
+// Order-book snapshots (BookSnapshotEvent), key "exchange:SYMBOL" like raw.market-data; on their
+// own topic so the candle processor's input stays trades only.
+inline constexpr std::string_view kRawOrderbook = "raw.orderbook";
 
 struct TopicSpec {
   std::string_view name;
@@ -27,6 +30,7 @@ inline constexpr TopicSpec kDefaultTopics[] = {
     {kProcessedIndicators, 30, 1 * kNsPerDay},
     {kProcessedAlerts, 6, 30 * kNsPerDay},
     {kDlqMarketData, 6, 30 * kNsPerDay},
+    {kRawOrderbook, 30, 1 * kNsPerDay},
 };
 
 // Kafka's default partitioner (murmur2 of the key, positive, mod n), so a key lands in the

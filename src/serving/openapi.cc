@@ -101,6 +101,41 @@ std::string_view openapi_document() {
         }
       }
     },
+    "/orderbook/{exchange}/{symbol}": {
+      "get": {
+        "summary": "Order-book snapshots of one instrument in a time range, newest last",
+        "description": "The top-N snapshots the collectors publish on raw.orderbook (at most one per book per interval, the first after every resync), stored by the order-book loader (embedded store or PostgreSQL orderbook_snapshots; kept storage.orderbook_retention, default 7 days). Prices and quantities are the exchange's exact decimal strings, best level first on each side.",
+        "parameters": [
+          {"name": "exchange", "in": "path", "required": true, "schema": {"type": "string", "enum": ["binance", "coinbase", "kraken"]}},
+          {"name": "symbol", "in": "path", "required": true, "description": "Unified BASE-QUOTE; the exchange spelling is accepted", "schema": {"type": "string"}},
+          {"name": "start", "in": "query", "description": "Inclusive, on the snapshot time (exchange time, else receive time): ISO-8601 or epoch milliseconds", "schema": {"type": "string"}},
+          {"name": "end", "in": "query", "description": "Inclusive, on the snapshot time: ISO-8601 or epoch milliseconds", "schema": {"type": "string"}},
+          {"name": "limit", "in": "query", "description": "The most recent snapshots of the range (1..1000, default 100)", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+        ],
+        "responses": {
+          "200": {"description": "The snapshots, oldest first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BookSnapshots"}}}},
+          "400": {"description": "A bad parameter (or start after end), named in the body", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "501": {"description": "The store keeps no order-book snapshots", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "503": {"description": "The store is not reachable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/orderbook/{exchange}/{symbol}/latest": {
+      "get": {
+        "summary": "The newest stored order-book snapshot of one instrument",
+        "parameters": [
+          {"name": "exchange", "in": "path", "required": true, "schema": {"type": "string", "enum": ["binance", "coinbase", "kraken"]}},
+          {"name": "symbol", "in": "path", "required": true, "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "200": {"description": "The snapshot", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "exchange": {"type": "string"}, "symbol": {"type": "string"}, "snapshot": {"$ref": "#/components/schemas/BookSnapshot"}}}}}},
+          "400": {"description": "A bad path parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "404": {"description": "No snapshot stored for the instrument", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "501": {"description": "The store keeps no order-book snapshots", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
     "/quality": {
       "get": {
         "summary": "Data-quality scores per feed (exchange) and series (exchange + symbol)",
@@ -240,6 +275,26 @@ std::string_view openapi_document() {
             "price": {"type": "string"}, "quantity": {"type": "string"},
             "side": {"type": "string", "enum": ["buy", "sell", "unknown"], "description": "Taker side"},
             "aggregated": {"type": "boolean"}, "first_trade_id": {"type": "integer"}, "last_trade_id": {"type": "integer"}}}}
+        }
+      },
+      "BookSnapshot": {
+        "type": "object",
+        "properties": {
+          "time": {"type": "string", "format": "date-time", "description": "Exchange time of the last applied update (receive time when the venue gives none)"},
+          "time_ms": {"type": "integer"}, "ts_event_ns": {"type": "integer", "description": "0 when the venue gives no event time"},
+          "ts_recv_ns": {"type": "integer"}, "exchange_symbol": {"type": "string"},
+          "sequence": {"type": "integer", "description": "The venue's: Binance final update id, Coinbase sequence, Kraken 0"},
+          "depth": {"type": "integer", "description": "Levels per side requested (a side may hold fewer)"},
+          "crossed": {"type": "boolean", "description": "Best bid >= best ask when the snapshot was taken"},
+          "bids": {"type": "array", "description": "[price, quantity] best first", "items": {"type": "array", "items": {"type": "string"}}},
+          "asks": {"type": "array", "description": "[price, quantity] best first", "items": {"type": "array", "items": {"type": "string"}}}
+        }
+      },
+      "BookSnapshots": {
+        "type": "object",
+        "properties": {
+          "exchange": {"type": "string"}, "symbol": {"type": "string"},
+          "snapshots": {"type": "array", "items": {"$ref": "#/components/schemas/BookSnapshot"}}
         }
       },
       "QualityScope": {

@@ -24,6 +24,7 @@ namespace tickflow::storage {
 
 class TradeStore;
 class AlertStore;
+class BookStore;
 
 struct ConsumerPosition {
   std::string group;
@@ -82,7 +83,8 @@ class CandleStore {
                                   const Timeframe& tf) const = 0;
   virtual Result<std::vector<SeriesInfo>> list_series() const = 0;
 
-  // Drops candles older than the per-timeframe retention. Returns how many were removed.
+  // Drops candles older than the per-timeframe retention (and, where books() is kept, book
+  // snapshots older than RetentionConfig::orderbook). Returns how many were removed.
   virtual Result<int64_t> enforce_retention(TimestampNs now) = 0;
 
   // The backend's own health for GET /health (e.g. "postgres"); nullopt when it has none
@@ -94,6 +96,8 @@ class CandleStore {
   virtual TradeStore* trades() { return nullptr; }
   // The backend's alert history (storage/alert_store.h), or nullptr when it keeps no alerts.
   virtual AlertStore* alerts() { return nullptr; }
+  // The backend's order-book snapshot history (storage/book_store.h), or nullptr without one.
+  virtual BookStore* books() { return nullptr; }
 };
 
 }  // namespace tickflow::storage

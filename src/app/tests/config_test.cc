@@ -84,6 +84,26 @@ TEST(Config, IndicatorSpecsAreValidatedAtStartNamingTheKeyAndEntry) {
   EXPECT_EQ(e.key, "indicators.specs");
 }
 
+TEST(Config, OrderbookRetentionIsSevenDaysByDefaultAndMustBePositive) {
+  auto d = load_config(write_temp("[storage]\nbackend = \"embedded\"\n"), {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(d));
+  EXPECT_EQ(std::get<AppConfig>(d).store_orderbook_retention, 7 * kNsPerDay);
+  auto e = load_config(write_temp("[storage]\norderbook_retention = \"36h\"\n"), {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(e)) << std::get<ConfigError>(e).to_string();
+  EXPECT_EQ(std::get<AppConfig>(e).store_orderbook_retention, 36 * kNsPerHour);
+  EXPECT_EQ(expect_error("[storage]\norderbook_retention = \"0s\"\n").key, "storage.orderbook_retention");
+  EXPECT_EQ(expect_error("[storage]\norderbook_retention = \"forever\"\n").key, "storage.orderbook_retention");
+}
+
+TEST(Config, KrakenApiAndBookDepthAreKrakensOwnValues) {
+  auto r = load_config(write_temp("[exchanges.kraken]\nenabled = true\napi = \"v2\"\nbook_depth = 25\n"), {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(r)) << std::get<ConfigError>(r).to_string();
+  EXPECT_EQ(std::get<AppConfig>(r).kraken.api, "v2");
+  EXPECT_EQ(std::get<AppConfig>(r).kraken.book_depth, 25);
+  EXPECT_EQ(expect_error("[exchanges.kraken]\napi = \"v3\"\n").key, "exchanges.kraken.api");
+  EXPECT_EQ(expect_error("[exchanges.kraken]\nbook_depth = 20\n").key, "exchanges.kraken.book_depth");
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto r = load_config("/nonexistent/tickflow.toml", {}, {});
   ASSERT_TRUE(std::holds_alternative<ConfigError>(r));

@@ -69,6 +69,17 @@ std::string_view kind_name(MessageKind kind) {
 
 namespace internal {
 
+std::string stream_url(const CollectorConfig& config, const std::vector<std::string>& exchange_symbols) {
+  std::string url = trim_trailing_slash(config.ws_url) + "/stream?streams=";
+  bool first = true;
+  for (const auto& stream : stream_names(config, exchange_symbols)) {
+    if (!first) url += '/';
+    first = false;
+    url += stream;
+  }
+  return url;
+}
+
 std::vector<std::string_view> kind_names() {
   std::vector<std::string_view> out;
   for (int k = 0; k <= static_cast<int>(MessageKind::kUnknown); ++k) out.push_back(kind_name(static_cast<MessageKind>(k)));
@@ -97,22 +108,48 @@ Status validate(const CollectorConfig& config) {
     return Status::invalid_argument("collector.binance.backfill_limit must be 1..1000");
   }
   if (config.max_batch_frames == 0) return Status::invalid_argument("collector.binance.max_batch_frames must be > 0");
+  if (config.subscribe != "url" && config.subscribe != "message") {
+    return Status::invalid_argument("collector.binance.subscribe: must be \"url\" or \"message\", got \"" +
+                                    config.subscribe + "\"");
+  }
+  if (config.subscribe_batch == 0 || config.subscribe_batch > kMaxStreamsPerConnection) {
+    return Status::invalid_argument("collector.binance.subscribe_batch must be 1..1024");
+  }
+  if (config.max_messages_per_second == 0) {
+    return Status::invalid_argument("collector.binance.max_messages_per_second must be > 0");
+  }
+  if (config.book_snapshot_limit < 1 || config.book_snapshot_limit > 5000) {
+    return Status::invalid_argument("collector.binance.book_snapshot_limit must be 1..5000");
+  }
+  if (config.book_depth == 0) return Status::invalid_argument("collector.binance.book_depth must be > 0");
+  if (config.book_interval < 0) return Status::invalid_argument("collector.binance.book_interval must be >= 0");
+  const size_t streams = symbols->size() * (1 + (config.book ? 1 : 0) + (config.book_ticker ? 1 : 0));
+  if (streams > kMaxStreamsPerConnection) {
+    return Status::invalid_argument("collector.binance.symbols: " + std::to_string(streams) +
+                                    " streams exceed Binance's " + std::to_string(kMaxStreamsPerConnection) +
+                                    " per connection (one connection per collector: split the symbols over "
+                                    "several collectors)");
+  }
   return Status::ok();
+}
+
+std::vector<std::string> stream_names(const CollectorConfig& config, const std::vector<std::string>& exchange_symbols) {
+  std::vector<std::string> out;
+  for (const auto& sym : exchange_symbols) {
+    const std::string l = lower(sym);
+    out.push_back(l + "@" + config.trade_stream);
+    if (config.book) out.push_back(l + "@depth@100ms");
+    if (config.book_ticker) out.push_back(l + "@bookTicker");
+  }
+  return out;
 }
 
 Result<std::string> combined_stream_url(const CollectorConfig& config) {
   TICKFLOW_RETURN_IF_ERROR(validate(config));
   auto symbols = resolve_symbols(config);
-  std::string url = trim_trailing_slash(config.ws_url) + "/stream?streams=";
-  bool first = true;
-  for (const auto& s : *symbols) {
-    if (!first) url += '/';
-    first = false;
-    url += lower(s.exchange_symbol);
-    url += '@';
-    url += config.trade_stream;
-  }
-  return url;
+  std::vector<std::string> names;
+  for (const auto& s : *symbols) names.push_back(s.exchange_symbol);
+  return internal::stream_url(config, names);
 }
 
 Collector::Worker::Worker(CollectorConfig config, bus::EventBus& bus, const Clock& clock,
@@ -124,6 +161,7 @@ Collector::Worker::Worker(CollectorConfig config, bus::EventBus& bus, const Cloc
       http_(std::move(http)),
       probe_(kExchange, kind_names()),
       out_(kExchange, bus, clock, probe_, config_.validation),
+      book_out_(kExchange, out_, clock, {config_.book_interval, config_.book_depth}),
       rest_(*http_,
             {config_.max_http_retries, config_.http_timeout, config_.backoff.base_delay,
              config_.rate_limit_default_wait, config_.ban_min_wait},
@@ -132,14 +170,20 @@ Collector::Worker::Worker(CollectorConfig config, bus::EventBus& bus, const Cloc
 
 Collector::Worker::~Worker() { stop(); }
 
+Status Collector::Worker::set_streams(const std::vector<std::string>& exchange_symbols) {
+  streams_ = stream_names(config_, exchange_symbols);
+  const std::string url = config_.subscribe == "message" ? trim_trailing_slash(config_.ws_url) + "/stream"
+                                                         : stream_url(config_, exchange_symbols);
+  auto parsed = transport::parse_url(url);
+  if (!parsed) return parsed.status();
+  ws_target_ = *parsed;
+  return Status::ok();
+}
+
 Status Collector::Worker::start() {
   std::lock_guard<std::mutex> guard(lifecycle_mu_);
   if (started_) return Status(ErrorCode::kAlreadyExists, "collector.binance already started");
   TICKFLOW_RETURN_IF_ERROR(validate(config_));
-  auto url = combined_stream_url(config_);
-  auto parsed = transport::parse_url(*url);
-  if (!parsed) return parsed.status();
-  ws_target_ = *parsed;
   rest_base_ = trim_trailing_slash(config_.rest_url);
   agg_ = config_.trade_stream == "aggTrade";
   TICKFLOW_RETURN_IF_ERROR(out_.create_topics());
@@ -152,9 +196,18 @@ Status Collector::Worker::start() {
                                   agg_ ? spec.exchange_symbol : spec.exchange_symbol + "@trade");
     if (!series) return series.status();
     s.series = *series;
+    if (config_.book) {
+      s.book = static_cast<int>(books_.size());
+      BookState& b = books_.emplace_back();
+      b.symbol = symbols_.size();
+      b.output = book_out_.add_book(s.unified, s.exchange_symbol);
+    }
     index_.emplace(s.exchange_symbol, symbols_.size());
     symbols_.push_back(std::move(s));
   }
+  std::vector<std::string> names;
+  for (const auto& s : symbols_) names.push_back(s.exchange_symbol);
+  TICKFLOW_RETURN_IF_ERROR(set_streams(names));
   started_ = true;
   health_.set(HealthState::kDegraded, "connecting");
   thread_ = std::thread([this] { run(); });
@@ -184,6 +237,18 @@ Collector::Stats Collector::Worker::stats() const {
   s.http_rate_limited = rest_.rate_limited();
   s.publish_errors = out_.publish_errors();
   s.commits = out_.commits();
+  s.depth_applied = stats_.depth_applied.load();
+  s.depth_buffered = stats_.depth_buffered.load();
+  s.depth_stale = stats_.depth_stale.load();
+  s.book_snapshots = stats_.book_snapshots.load();
+  s.resyncs_sequence_gap = stats_.resyncs_sequence_gap.load();
+  s.resyncs_bridge_failed = stats_.resyncs_bridge_failed.load();
+  s.resyncs_reconnect = stats_.resyncs_reconnect.load();
+  s.crossed_books = stats_.crossed_books.load();
+  s.book_tickers = stats_.book_tickers.load();
+  s.unknown_symbols = stats_.unknown_symbols.load();
+  s.subscribe_messages = stats_.subscribe_messages.load();
+  s.subscribe_errors = stats_.subscribe_errors.load();
   return s;
 }
 
@@ -200,5 +265,8 @@ Status Collector::start() { return worker_->start(); }
 void Collector::stop() { worker_->stop(); }
 ComponentHealth Collector::health() const { return worker_->health(); }
 Collector::Stats Collector::stats() const { return worker_->stats(); }
+std::optional<Collector::BookView> Collector::book(std::string_view symbol, size_t depth) const {
+  return worker_->book(symbol, depth);
+}
 
 }  // namespace tickflow::exchange::binance

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "exchange/binance/collector_worker.h"
+#include "exchange/binance/instruments.h"
 
 namespace tickflow::exchange::binance {
 
@@ -27,9 +28,70 @@ std::string upper(std::string_view s) {
 
 }  // namespace
 
+bool Collector::Worker::load_instruments() {
+  auto res = rest_.get(rest_base_ + "/api/v3/exchangeInfo");
+  std::vector<collector::Instrument> list;
+  Status st = res ? parse_exchange_info(res->body, list) : res.status();
+  if (!st) {
+    spdlog::warn("collector.binance: instrument list (GET /api/v3/exchangeInfo) unavailable: {}; subscribing the "
+                 "configured symbols as given",
+                 st.message());
+    return true;
+  }
+  const collector::InstrumentMap map(std::move(list));
+  std::vector<std::string> bad, names;
+  for (auto& s : symbols_) {
+    if (map.resolve(kExchange, {s.unified}).is_ok()) {
+      names.push_back(s.exchange_symbol);
+    } else {
+      s.subscribed = false;
+      bad.push_back(s.unified);
+    }
+  }
+  if (bad.empty()) return true;
+  stats_.unknown_symbols.store(bad.size());
+  symbol_error_ = map.resolve(kExchange, bad).status().message();
+  if (names.empty()) {
+    spdlog::error("collector.binance: {}; nothing to collect", symbol_error_);
+    health_.set(HealthState::kDown, symbol_error_ + "; nothing to collect");
+    halted_.store(true);
+    return false;
+  }
+  spdlog::error("collector.binance: {}; not subscribed", symbol_error_);
+  (void)set_streams(names);  // the same URL base as start() accepted
+  return true;
+}
+
+Status Collector::Worker::subscribe() {
+  limiter_ = collector::SlidingWindowLimiter(config_.max_messages_per_second, kNsPerSec);
+  auto steady_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+  };
+  for (size_t i = 0; i < streams_.size(); i += config_.subscribe_batch) {
+    for (DurationNs d = limiter_.delay(steady_ns()); d > 0; d = limiter_.delay(steady_ns())) {
+      if (!control_.wait_for(d)) return Status(ErrorCode::kCancelled, "stopping");
+    }
+    std::string msg = R"({"method":"SUBSCRIBE","params":[)";
+    for (size_t k = i; k < std::min(streams_.size(), i + config_.subscribe_batch); ++k) {
+      if (k > i) msg += ',';
+      msg += '"' + streams_[k] + '"';
+    }
+    msg += "],\"id\":" + std::to_string(next_request_id_++) + "}";
+    TICKFLOW_RETURN_IF_ERROR(ws_->send_text(msg));
+    limiter_.record(steady_ns());
+    stats_.subscribe_messages.fetch_add(1, std::memory_order_relaxed);
+  }
+  return Status::ok();
+}
+
 void Collector::Worker::run() {
+  if (config_.instruments && !load_instruments()) return;
   collector::ConnectionHooks hooks;
-  hooks.connect = [this] { return ws_->connect(ws_target_, config_.connect_timeout); };
+  hooks.connect = [this] {
+    Status st = ws_->connect(ws_target_, config_.connect_timeout);
+    if (!st || config_.subscribe != "message") return st;
+    return subscribe();  // the same streams in the same order after every reconnect
+  };
   hooks.session = [this] { return run_session(); };
   hooks.session_frames = [this] { return frames_this_session_; };
   if (collector::run_connection_loop(kComponent, ws_target_.to_string(), config_.backoff, control_, health_, probe_,
@@ -51,6 +113,11 @@ void Collector::Worker::end_on(collector::CollectorOutput::Flush f) {
 SessionEnd Collector::Worker::run_session() {
   const auto connected_at = SteadyClock::now();
   frames_this_session_ = 0;
+  if (!symbol_error_.empty()) {
+    health_.set(HealthState::kDegraded, "connected to " + ws_target_.to_string() + "; " + symbol_error_ +
+                                            " (not subscribed)");
+  }
+  reset_books_on_reconnect();
   auto take_end = [this]() -> std::optional<SessionEnd> {
     std::optional<SessionEnd> e = end_;
     end_.reset();
@@ -69,6 +136,10 @@ SessionEnd Collector::Worker::run_session() {
       [this](std::string_view frame) { return process(frame); },
       [&]() -> std::optional<SessionEnd> {
         if (!end_) end_on(out_.flush());
+        if (!end_ && !books_.empty()) {
+          sync_books();  // snapshots due (REST), then their in-sync states are committed
+          if (!end_) end_on(out_.flush());
+        }
         if (end_) return take_end();
         if (SteadyClock::now() - connected_at >= std::chrono::nanoseconds(config_.max_connection_age)) {
           spdlog::info("collector.binance: connection age limit reached; reconnecting");
@@ -100,9 +171,24 @@ bool Collector::Worker::process(std::string_view frame) {
       }
       return !end_;
     case MessageKind::kDepthUpdate:
+      on_depth(recv);
+      return !end_;
     case MessageKind::kBookTicker:
-    case MessageKind::kKline:
+      // Best bid/ask of one symbol: never a trade; counted (the depth book is the book).
+      stats_.book_tickers.fetch_add(1, std::memory_order_relaxed);
+      return !end_;
     case MessageKind::kSubscriptionResult:
+      if (!parsed_.subscription_error.empty()) {
+        stats_.subscribe_errors.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("collector.binance: SUBSCRIBE id {} rejected by Binance: {}", parsed_.request_id,
+                      parsed_.subscription_error);
+        health_.set(HealthState::kDegraded, "binance rejected SUBSCRIBE id " + std::to_string(parsed_.request_id) +
+                                                ": " + parsed_.subscription_error);
+      } else {
+        stats_.ignored.fetch_add(1, std::memory_order_relaxed);
+      }
+      return !end_;
+    case MessageKind::kKline:
       stats_.ignored.fetch_add(1, std::memory_order_relaxed);
       return !end_;
     case MessageKind::kUnknown:

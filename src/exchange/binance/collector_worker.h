@@ -5,6 +5,7 @@
 //   collector_session.cc  the session (initial backfill, read loop with age limit), frame
 //                         processing, dedup and gap detection
 //   backfill.cc           REST backfill of aggregate-id holes
+//   book.cc               depth@100ms books: diffs, REST snapshots, resyncs (depth_sync.h)
 // The connect and read loops, bus output (batching, commit, DLQ), metrics probe and REST retries
 // are the collectors' shared parts (exchange/collector/).
 //
@@ -27,9 +28,12 @@
 #include <vector>
 
 #include "exchange/binance/collector.h"
+#include "exchange/binance/depth_sync.h"
 #include "exchange/binance/parse.h"
+#include "exchange/collector/book_output.h"
 #include "exchange/collector/output.h"
 #include "exchange/collector/probe.h"
+#include "exchange/collector/rate_limit.h"
 #include "exchange/collector/rest.h"
 #include "exchange/collector/worker.h"
 
@@ -45,6 +49,8 @@ using SteadyClock = std::chrono::steady_clock;
 // Bounded label values of tickflow_collector_messages_total{exchange="binance",kind}, by
 // MessageKind.
 std::vector<std::string_view> kind_names();
+// The combined-stream URL of these exchange symbols (config.ws_url + /stream?streams=...).
+std::string stream_url(const CollectorConfig& config, const std::vector<std::string>& exchange_symbols);
 
 }  // namespace internal
 
@@ -58,20 +64,41 @@ class Collector::Worker {
   void stop();
   ComponentHealth health() const { return health_.get(); }
   Stats stats() const;
+  std::optional<BookView> book(std::string_view symbol, size_t depth) const;
 
  private:
   struct SymbolState {
     std::string unified;
     std::string exchange_symbol;
     size_t series = 0;  // in out_: bus key "binance:BTC-USDT", state key "BTCUSDT" or "BTCUSDT@trade"
+    int book = -1;      // index into books_ (config.book), else -1
+    bool subscribed = true;  // false: the instrument list does not trade it
+  };
+
+  // One depth book (worker thread; `sync` also read by book() under book_mu_).
+  struct BookState {
+    size_t symbol = 0;    // index into symbols_
+    size_t output = 0;    // in book_out_
+    DepthSync sync;
+    internal::SteadyClock::time_point next_snapshot{};  // a failed snapshot is retried after book_retry_delay
   };
 
   struct AtomicStats {
     std::atomic<uint64_t> frames{0}, backfilled{0}, duplicates_dropped{0}, ignored{0}, gaps{0}, unfilled_gaps{0};
+    std::atomic<uint64_t> depth_applied{0}, depth_buffered{0}, depth_stale{0}, book_snapshots{0},
+        resyncs_sequence_gap{0}, resyncs_bridge_failed{0}, resyncs_reconnect{0}, crossed_books{0}, book_tickers{0},
+        unknown_symbols{0}, subscribe_messages{0}, subscribe_errors{0};
   };
 
   // collector_session.cc
   void run();
+  // config.instruments: resolves symbols_ through GET /api/v3/exchangeInfo and rebuilds
+  // ws_target_ from the ones subscribed. False when none is left (health down).
+  bool load_instruments();
+  // streams_ and ws_target_ for these symbols (config.subscribe decides the URL).
+  Status set_streams(const std::vector<std::string>& exchange_symbols);
+  // subscribe = "message": SUBSCRIBE streams_ in order, batched and rate limited.
+  Status subscribe();
   internal::SessionEnd run_session();
   bool process(std::string_view frame);
   SymbolState* find_symbol(std::string_view exchange_symbol);
@@ -84,6 +111,16 @@ class Collector::Worker {
   // Fetches aggregate trades (last_id, until) from REST and publishes them in id order.
   void backfill(SymbolState& s, int64_t until);
 
+  // book.cc
+  void on_depth(TimestampNs recv);
+  // After each batch: fetches the snapshots that are due (one per book at most).
+  void sync_books();
+  void fetch_snapshot(BookState& b);
+  void resync(BookState& b, std::string_view reason);
+  void book_applied(BookState& b, TimestampNs ts_event, TimestampNs recv);
+  // At the start of a session: every active book starts over (counted "reconnect").
+  void reset_books_on_reconnect();
+
   const CollectorConfig config_;
   const Clock& clock_;
   std::unique_ptr<transport::WsConnection> ws_;
@@ -91,6 +128,7 @@ class Collector::Worker {
   collector::WorkerControl control_;
   collector::CollectorProbe probe_;
   collector::CollectorOutput out_;
+  collector::BookOutput book_out_;
   collector::RestFetcher rest_;
   collector::HealthCell health_;
   collector::ConnectionCounters counters_;
@@ -104,7 +142,13 @@ class Collector::Worker {
   bool agg_ = true;
   std::vector<SymbolState> symbols_;
   std::unordered_map<std::string, size_t> index_;
+  std::vector<BookState> books_;
+  mutable std::mutex book_mu_;  // books_[i].sync while the worker changes it vs book()
   std::optional<internal::SessionEnd> end_;
+  std::string symbol_error_;  // unknown / not-trading symbols (health detail while connected)
+  std::vector<std::string> streams_;  // subscribed streams, in order
+  collector::SlidingWindowLimiter limiter_{5, kNsPerSec};  // per connection (reset on connect)
+  int64_t next_request_id_ = 1;
   uint64_t frames_this_session_ = 0;
 
   AtomicStats stats_;

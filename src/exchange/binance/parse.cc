@@ -65,13 +65,22 @@ Status FrameParser::Impl::payload_field(std::string_view key, od::value v, Field
     case 'U': TF_JSON_OR_FAIL(v.get_int64().get(f.big_u), "U"); f.have |= kHasBigU; break;
     case 'u': TF_JSON_OR_FAIL(v.get_int64().get(f.u), "u"); f.have |= kHasU; break;
     case 'm': TF_JSON_OR_FAIL(v.get_bool().get(f.m), "m"); f.have |= kHasM; break;
+    case 'E': {
+      int64_t e = 0;  // event time: informative only, never an error
+      if (!v.get_int64().get(e) && e >= 0 && e <= kMaxMs) f.big_e = e;
+      break;
+    }
     case 'a': {
-      // aggTrade: aggregate id (number); bookTicker: best ask price (string).
+      // aggTrade: aggregate id (number); bookTicker: best ask price (string); depthUpdate: asks.
       od::json_type type;
       TF_JSON_OR_FAIL(v.type().get(type), "a");
       if (type == od::json_type::string) {
+        TF_JSON_OR_FAIL(v.get_string().get(f.book_a), "a");
         f.have |= kHasBookA;
-      } else if (type != od::json_type::array) {  // depthUpdate: asks (an array)
+      } else if (type == od::json_type::array) {
+        TICKFLOW_RETURN_IF_ERROR(parse_levels(v, out.asks, "a", reason));
+        f.have |= kHasDepthA;
+      } else {
         TF_JSON_OR_FAIL(v.get_int64().get(f.a), "a");
         f.have |= kHasA;
       }
@@ -80,7 +89,31 @@ Status FrameParser::Impl::payload_field(std::string_view key, od::value v, Field
     case 'b': {
       od::json_type type;
       TF_JSON_OR_FAIL(v.type().get(type), "b");
-      if (type == od::json_type::string) f.have |= kHasBookB;
+      if (type == od::json_type::string) {
+        TF_JSON_OR_FAIL(v.get_string().get(f.book_b), "b");
+        f.have |= kHasBookB;
+      } else if (type == od::json_type::array) {
+        TICKFLOW_RETURN_IF_ERROR(parse_levels(v, out.bids, "b", reason));
+        f.have |= kHasDepthB;
+      }
+      break;
+    }
+    case 'A': {
+      od::json_type type;
+      TF_JSON_OR_FAIL(v.type().get(type), "A");
+      if (type == od::json_type::string) {
+        TF_JSON_OR_FAIL(v.get_string().get(f.book_aq), "A");
+        f.have |= kHasBookAQ;
+      }
+      break;
+    }
+    case 'B': {
+      od::json_type type;
+      TF_JSON_OR_FAIL(v.type().get(type), "B");
+      if (type == od::json_type::string) {
+        TF_JSON_OR_FAIL(v.get_string().get(f.book_bq), "B");
+        f.have |= kHasBookBQ;
+      }
       break;
     }
     case 'k': {
@@ -145,6 +178,74 @@ Status FrameParser::Impl::parse_kline(od::object k, Kline& kl, std::string_view&
   return Status::ok();
 }
 
+Status FrameParser::Impl::parse_levels(od::value v, std::vector<DepthLevel>& out, const char* name,
+                                       std::string_view& reason) {
+  out.clear();
+  od::array arr;
+  TF_JSON_OR_FAIL(v.get_array().get(arr), name);
+  for (auto item : arr) {
+    od::array level;
+    TF_JSON_OR_FAIL(std::move(item).get_array().get(level), name);
+    DepthLevel& l = out.emplace_back();
+    int k = 0;
+    for (auto x : level) {
+      if (k < 2) {  // [price, qty]; the 2017 format's trailing [] and anything after are ignored
+        std::string_view sv;
+        TF_JSON_OR_FAIL(std::move(x).get_string().get(sv), name);
+        Decimal& d = k == 0 ? l.price : l.quantity;
+        if (!Decimal::parse(sv, d))
+          return fail(reason, kBadDecimal, std::string("field '") + name + "': level is not a decimal: '" +
+                                               std::string(sv) + "'");
+      }
+      ++k;
+    }
+    if (k < 2) return fail(reason, kBadField, std::string("field '") + name + "': a level needs a price and a quantity");
+    if (l.price.is_negative() || l.price.is_zero() || l.quantity.is_negative())
+      return fail(reason, kBadField, std::string("field '") + name + "': price must be > 0 and quantity >= 0");
+  }
+  return Status::ok();
+}
+
+Status FrameParser::Impl::build_book(const Fields& f, bool depth, TimestampNs recv, ParsedFrame& out,
+                                     std::string_view& reason) {
+  (void)recv;
+  if (depth) {
+    static constexpr struct {
+      uint32_t bit;
+      const char* name;
+    } kNeeds[] = {{kHasBigU, "U"}, {kHasU, "u"}, {kHasS, "s"}, {kHasDepthB, "b"}, {kHasDepthA, "a"}};
+    for (const auto& n : kNeeds)
+      if (!(f.have & n.bit)) return fail(reason, kMissingField, std::string("depthUpdate: missing field '") + n.name + "'");
+    if (f.u < f.big_u) return fail(reason, kBadField, "depthUpdate: field 'u' is smaller than 'U'");
+    out.kind = MessageKind::kDepthUpdate;
+    out.first_update_id = f.big_u;
+    out.last_update_id = f.u;
+  } else {
+    auto dec = [&](std::string_view sv, const char* name, Decimal& d) -> Status {
+      if (!Decimal::parse(sv, d))
+        return fail(reason, kBadDecimal, std::string("bookTicker: field '") + name + "' is not a decimal: '" +
+                                             std::string(sv) + "'");
+      return Status::ok();
+    };
+    static constexpr struct {
+      uint32_t bit;
+      const char* name;
+    } kNeeds[] = {{kHasS, "s"}, {kHasU, "u"}, {kHasBookB, "b"}, {kHasBookBQ, "B"}, {kHasBookA, "a"}, {kHasBookAQ, "A"}};
+    for (const auto& n : kNeeds)
+      if (!(f.have & n.bit)) return fail(reason, kMissingField, std::string("bookTicker: missing field '") + n.name + "'");
+    TICKFLOW_RETURN_IF_ERROR(dec(f.book_b, "b", out.best_bid.price));
+    TICKFLOW_RETURN_IF_ERROR(dec(f.book_bq, "B", out.best_bid.quantity));
+    TICKFLOW_RETURN_IF_ERROR(dec(f.book_a, "a", out.best_ask.price));
+    TICKFLOW_RETURN_IF_ERROR(dec(f.book_aq, "A", out.best_ask.quantity));
+    out.kind = MessageKind::kBookTicker;
+    out.first_update_id = f.u;
+    out.last_update_id = f.u;
+  }
+  out.book_symbol.assign(f.s);
+  out.book_event_time = f.big_e * kNsPerMs;
+  return Status::ok();
+}
+
 Status FrameParser::Impl::build_trade(const Fields& f, bool agg, TimestampNs recv, ParsedFrame& out,
                                       std::string_view& reason) {
   struct Need {
@@ -200,6 +301,8 @@ Status FrameParser::Impl::parse_simdjson(std::string_view in, TimestampNs recv, 
   if (ec) return fail(reason, kMalformedJson, std::string("frame is not a JSON object: ") + simdjson::error_message(ec));
 
   Fields f;
+  out.request_id = -1;
+  out.subscription_error.clear();
   for (auto field_result : top) {
     od::field field;
     TF_JSON_OR_FAIL(std::move(field_result).get(field), "frame");
@@ -222,6 +325,24 @@ Status FrameParser::Impl::parse_simdjson(std::string_view in, TimestampNs recv, 
       f.have |= kHasResult;
     } else if (key == "id") {
       f.have |= kHasId;
+      int64_t id = -1;
+      out.request_id = v.get_int64().get(id) ? -1 : id;
+    } else if (key == "error") {
+      // {"code":2,"msg":"Invalid request: ..."}: Binance's own text, surfaced as given.
+      od::object err;
+      TF_JSON_OR_FAIL(v.get_object().get(err), "error");
+      int64_t code = 0;
+      std::string_view msg;
+      for (auto ef : err) {
+        od::field e;
+        TF_JSON_OR_FAIL(std::move(ef).get(e), "error");
+        std::string_view ekey;
+        TF_JSON_OR_FAIL(e.unescaped_key().get(ekey), "error");
+        if (ekey == "code") TF_JSON_OR_FAIL(e.value().get_int64().get(code), "error.code");
+        if (ekey == "msg") TF_JSON_OR_FAIL(e.value().get_string().get(msg), "error.msg");
+      }
+      out.subscription_error = std::string(msg) + " (code " + std::to_string(code) + ")";
+      f.have |= kHasError;
     } else {
       TICKFLOW_RETURN_IF_ERROR(payload_field(key, v, f, out, reason));
     }
@@ -230,21 +351,14 @@ Status FrameParser::Impl::parse_simdjson(std::string_view in, TimestampNs recv, 
 
   if (f.e == "trade") return build_trade(f, false, recv, out, reason);
   if (f.e == "aggTrade") return build_trade(f, true, recv, out, reason);
-  if (f.e == "depthUpdate") {
-    if (!(f.have & kHasBigU)) return fail(reason, kMissingField, "depthUpdate: missing field 'U'");
-    if (!(f.have & kHasU)) return fail(reason, kMissingField, "depthUpdate: missing field 'u'");
-    out.kind = MessageKind::kDepthUpdate;
-    out.first_update_id = f.big_u;
-    out.last_update_id = f.u;
-    return Status::ok();
-  }
+  if (f.e == "depthUpdate") return build_book(f, true, recv, out, reason);
   if (f.e == "kline") {
     if (!(f.have & kHasK)) return fail(reason, kMissingField, "kline: missing field 'k'");
     out.kind = MessageKind::kKline;
     return Status::ok();
   }
   if (f.e.empty()) {
-    if ((f.have & kHasResult) && (f.have & kHasId)) {
+    if ((f.have & (kHasResult | kHasError)) && (f.have & kHasId)) {
       out.kind = MessageKind::kSubscriptionResult;
       return Status::ok();
     }
@@ -252,11 +366,7 @@ Status FrameParser::Impl::parse_simdjson(std::string_view in, TimestampNs recv, 
     bool book_stream = f.stream.size() >= kBookSuffix.size() &&
                        f.stream.substr(f.stream.size() - kBookSuffix.size()) == kBookSuffix;
     bool book_shape = (f.have & (kHasU | kHasS | kHasBookA | kHasBookB)) == (kHasU | kHasS | kHasBookA | kHasBookB);
-    if (book_stream || book_shape) {
-      out.kind = MessageKind::kBookTicker;
-      out.last_update_id = f.u;
-      return Status::ok();
-    }
+    if (book_stream || book_shape) return build_book(f, false, recv, out, reason);
   }
   return fail(reason, kUnknownEvent, "unknown event '" + std::string(f.e) + "'");
 }

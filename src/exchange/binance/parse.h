@@ -5,6 +5,9 @@
 // trade:    t = trade id, p/q price/qty, T = trade time (ts_event), m = buyer is maker
 //           (so m=true → taker SELL).
 // aggTrade: a = aggregate id (the dedup key), f/l = first/last underlying trade id, T, m.
+// depthUpdate: U/u = first/last update id, b/a = changed levels [["price","qty"],..] (qty 0 =
+//           remove the level; absolute quantities), E = event time.
+// bookTicker: u = order book update id, s, b/B = best bid price/qty, a/A = best ask price/qty.
 // Thread-safety: a FrameParser is used by one thread at a time (it owns a simdjson parser).
 #pragma once
 
@@ -43,12 +46,28 @@ struct Kline {
   bool closed = false;
 };
 
+// One level of a depth diff or snapshot: the price and its new absolute quantity (0 = remove).
+struct DepthLevel {
+  Decimal price;
+  Decimal quantity;
+};
+
 struct ParsedFrame {
   MessageKind kind = MessageKind::kUnknown;
   Trade trade;  // kTrade / kAggTrade (exchange, symbols, ids, price, qty, side, ts_event, ts_recv)
   Kline kline;  // kKline
   int64_t first_update_id = 0;  // kDepthUpdate U
-  int64_t last_update_id = 0;   // kDepthUpdate u
+  int64_t last_update_id = 0;   // kDepthUpdate u, kBookTicker u
+  // kDepthUpdate / kBookTicker: the symbol as printed ("BTCUSDT"); E of a depthUpdate (ns, 0
+  // when absent: bookTicker has no event time on spot).
+  std::string book_symbol;
+  TimestampNs book_event_time = 0;
+  std::vector<DepthLevel> bids, asks;  // kDepthUpdate: the changed levels, in wire order
+  DepthLevel best_bid, best_ask;       // kBookTicker
+  // kSubscriptionResult: the request's id (-1 when not an integer) and, for an error reply
+  // {"error":{"code":2,"msg":"..."},"id":N}, Binance's own text "msg (code 2)" (else empty).
+  int64_t request_id = -1;
+  std::string subscription_error;
 };
 
 class FrameParser {
@@ -79,5 +98,13 @@ class FrameParser {
 // for backfilling gaps. exchange_symbol is the request's symbol ("BTCUSDT").
 Status parse_agg_trades_response(std::string_view body, std::string_view exchange_symbol,
                                  TimestampNs recv, std::vector<Trade>& out);
+
+// GET /api/v3/depth body {"lastUpdateId":N,"bids":[["p","q"],..],"asks":[..]} (also the old
+// /api/v1/depth of the recordings: same shape).
+struct DepthSnapshot {
+  int64_t last_update_id = 0;
+  std::vector<DepthLevel> bids, asks;
+};
+Status parse_depth_snapshot(std::string_view body, DepthSnapshot& out);
 
 }  // namespace tickflow::exchange::binance

@@ -47,12 +47,18 @@ enum FieldBit : uint32_t {
   kHasBookA = 1u << 13,  // "a" string (bookTicker)
   kHasResult = 1u << 14,
   kHasId = 1u << 15,
+  kHasBookBQ = 1u << 16,  // "B" string (bookTicker best bid qty)
+  kHasBookAQ = 1u << 17,  // "A" string (bookTicker best ask qty)
+  kHasDepthB = 1u << 18,  // "b" array (depthUpdate bids)
+  kHasDepthA = 1u << 19,  // "a" array (depthUpdate asks)
+  kHasError = 1u << 20,   // "error" object (a rejected SUBSCRIBE)
 };
 
 struct Fields {
   uint32_t have = 0;
   std::string_view stream, e, s, p, q;
-  int64_t t = 0, a = 0, f = 0, l = 0, big_t = 0, big_u = 0, u = 0;
+  std::string_view book_b, book_bq, book_a, book_aq;  // bookTicker b, B, a, A
+  int64_t t = 0, a = 0, f = 0, l = 0, big_t = 0, big_u = 0, u = 0, big_e = 0;
   bool m = false;
 };
 
@@ -99,6 +105,11 @@ struct FrameParser::Impl {
   Status payload_field(std::string_view key, internal::od::value v, internal::Fields& f, ParsedFrame& out,
                        std::string_view& reason);
   Status parse_kline(internal::od::object k, Kline& kl, std::string_view& reason);
+  // A depthUpdate side: [["price","qty"(,ignored..)],..] → out (cleared first).
+  Status parse_levels(internal::od::value v, std::vector<DepthLevel>& out, const char* name,
+                      std::string_view& reason);
+  Status build_book(const internal::Fields& f, bool depth, TimestampNs recv, ParsedFrame& out,
+                    std::string_view& reason);
   Status build_trade(const internal::Fields& f, bool agg, TimestampNs recv, ParsedFrame& out,
                      std::string_view& reason);
 };

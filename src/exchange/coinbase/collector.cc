@@ -1,6 +1,7 @@
 // Coinbase Exchange collector (collector.h): config, subscribe message, the worker's frame
-// handling, gap detection and REST backfill. The connect loop, read loop, bus output, metrics
-// and REST retries are the collectors' shared parts (exchange/collector/).
+// handling, gap detection and REST backfill (the level2 books: collector_book.cc). The connect
+// loop, read loop, bus output, metrics and REST retries are the collectors' shared parts
+// (exchange/collector/).
 #include "exchange/coinbase/collector.h"
 
 #include <algorithm>
@@ -11,40 +12,15 @@
 #include <spdlog/spdlog.h>
 
 #include "core/symbol.h"
+#include "exchange/coinbase/advanced_auth.h"
 #include "exchange/coinbase/auth.h"
-#include "exchange/coinbase/parse.h"
+#include "exchange/coinbase/collector_worker.h"
+#include "exchange/coinbase/products.h"
 #include "exchange/coinbase/rest.h"
-#include "exchange/coinbase/sequence.h"
-#include "exchange/collector/output.h"
-#include "exchange/collector/probe.h"
-#include "exchange/collector/rest.h"
-#include "exchange/collector/worker.h"
 
 namespace tickflow::exchange::coinbase {
 
-namespace {
-
-using collector::kNoId;
-using collector::SessionEnd;
-
-constexpr std::string_view kExchange = "coinbase";
-constexpr std::string_view kComponent = "collector.coinbase";
-constexpr int64_t kUnbounded = std::numeric_limits<int64_t>::max();
-
-// Bounded label values of tickflow_collector_messages_total{exchange="coinbase",kind}: the
-// parser's MessageKind names, in enum order.
-std::vector<std::string_view> kind_names() {
-  std::vector<std::string_view> out;
-  for (int k = 0; k <= static_cast<int>(MessageKind::kError); ++k) {
-    out.push_back(message_kind_name(static_cast<MessageKind>(k)));
-  }
-  return out;
-}
-
-std::string trim_trailing_slash(std::string_view s) {
-  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
-  return std::string(s);
-}
+namespace detail {
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
@@ -57,6 +33,33 @@ void append_json_string(std::string& out, std::string_view s) {
     }
   }
   out.push_back('"');
+}
+
+// Bounded label values of tickflow_collector_messages_total{exchange="coinbase",kind}: the
+// parser's MessageKind names, in enum order.
+std::vector<std::string_view> kind_names() {
+  std::vector<std::string_view> out;
+  for (int k = 0; k <= static_cast<int>(MessageKind::kError); ++k) {
+    out.push_back(message_kind_name(static_cast<MessageKind>(k)));
+  }
+  return out;
+}
+
+bool has_credentials(const CollectorConfig& c) {
+  return !c.api_key.empty() && !c.api_secret.empty() && !c.api_passphrase.empty();
+}
+
+bool has_advanced_credentials(const CollectorConfig& c) {
+  return !c.advanced_key_name.empty() && !c.advanced_private_key.empty();
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string trim_trailing_slash(std::string_view s) {
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  return std::string(s);
 }
 
 Result<std::vector<std::string>> resolve(const CollectorConfig& config) {
@@ -73,15 +76,101 @@ Result<std::vector<std::string>> resolve(const CollectorConfig& config) {
   return out;
 }
 
-bool has_credentials(const CollectorConfig& c) {
-  return !c.api_key.empty() && !c.api_secret.empty() && !c.api_passphrase.empty();
+// The signature fields of a subscribe message (credentials configured).
+Status append_signature(std::string& m, const CollectorConfig& config, std::string_view timestamp) {
+  auto sig = subscription_signature(config.api_secret, timestamp);
+  if (!sig) return sig.status();
+  m += R"(,"signature":)";
+  append_json_string(m, *sig);
+  m += R"(,"key":)";
+  append_json_string(m, config.api_key);
+  m += R"(,"passphrase":)";
+  append_json_string(m, config.api_passphrase);
+  m += R"(,"timestamp":)";
+  append_json_string(m, timestamp);
+  return Status::ok();
 }
 
 }  // namespace
 
+namespace {
+
+// {"type":..,"product_ids":[..],"channel":..(,"jwt":..)}: Advanced Trade, one channel per message.
+Result<std::string> advanced_message(const CollectorConfig& config, std::string_view type,
+                                     const std::vector<std::string>& products, std::string_view channel,
+                                     int64_t now_sec) {
+  std::string m = R"({"type":)";
+  append_json_string(m, type);
+  m += R"(,"product_ids":[)";
+  for (size_t i = 0; i < products.size(); ++i) {
+    if (i > 0) m += ',';
+    append_json_string(m, products[i]);
+  }
+  m += R"(],"channel":)";
+  append_json_string(m, channel);
+  if (has_advanced_credentials(config)) {
+    // A fresh JWT per message (the docs: they expire after 2 minutes).
+    auto jwt = advanced_jwt(config.advanced_key_name, config.advanced_private_key, now_sec, random_nonce());
+    if (!jwt) return jwt.status();
+    m += R"(,"jwt":)";
+    append_json_string(m, *jwt);
+  }
+  m += '}';
+  return m;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> advanced_subscribe_messages(const CollectorConfig& config, int64_t now_sec) {
+  auto products = resolve(config);
+  if (!products) return products.status();
+  std::vector<std::string> out;
+  std::vector<std::string_view> channels = {"heartbeats", "market_trades"};
+  if (config.book) channels.push_back("level2");
+  for (std::string_view ch : channels) {
+    auto m = advanced_message(config, "subscribe", *products, ch, now_sec);
+    if (!m) return m.status();
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+Result<std::string> detail::channel_message(const CollectorConfig& config, std::string_view type,
+                                            std::string_view product, std::string_view channel,
+                                            std::string_view timestamp) {
+  if (config.feed == "advanced") {
+    int64_t now = 0;
+    for (char c : timestamp) now = now * 10 + (c - '0');
+    return advanced_message(config, type, {std::string(product)}, channel, now);
+  }
+  std::string m = R"({"type":)";
+  append_json_string(m, type);
+  m += R"(,"product_ids":[)";
+  append_json_string(m, product);
+  m += R"(],"channels":[)";
+  append_json_string(m, channel);
+  m += ']';
+  if (has_credentials(config)) TICKFLOW_RETURN_IF_ERROR(append_signature(m, config, timestamp));
+  m += '}';
+  return m;
+}
+
 Status validate(const CollectorConfig& config) {
   auto products = resolve(config);
   if (!products) return products.status();
+  if (config.feed != "exchange" && config.feed != "advanced") {
+    return Status::invalid_argument("collector.coinbase.feed: must be \"exchange\" or \"advanced\", got \"" +
+                                    config.feed + "\"");
+  }
+  const bool adv = config.feed == "advanced";
+  if (adv && config.advanced_key_name.empty() != config.advanced_private_key.empty()) {
+    return Status::invalid_argument("collector.coinbase: advanced_key_name and advanced_private_key go together");
+  }
+  if (adv && has_advanced_credentials(config)) {
+    if (auto jwt = advanced_jwt(config.advanced_key_name, config.advanced_private_key, 0, "0"); !jwt) {
+      return Status::invalid_argument("collector.coinbase.advanced_private_key: " + jwt.status().message());
+    }
+  }
   auto ws = transport::parse_url(config.ws_url);
   if (!ws) return Status::invalid_argument("collector.coinbase.ws_url: " + ws.status().message());
   if (!ws->websocket()) return Status::invalid_argument("collector.coinbase.ws_url: must be ws:// or wss://");
@@ -114,6 +203,17 @@ Status validate(const CollectorConfig& config) {
     return Status::invalid_argument("collector.coinbase.backfill_limit must be 1..1000");
   }
   if (config.max_batch_frames == 0) return Status::invalid_argument("collector.coinbase.max_batch_frames must be > 0");
+  if (config.book) {
+    if (config.level2_channel != "level2_batch" && config.level2_channel != "level2") {
+      return Status::invalid_argument("collector.coinbase.level2_channel: must be \"level2_batch\" or \"level2\", got \"" +
+                                      config.level2_channel + "\"");
+    }
+    if (!adv && config.level2_channel == "level2" && creds != 3) {
+      return Status::invalid_argument(
+          "collector.coinbase.level2_channel: Coinbase requires an authenticated subscription for \"level2\" "
+          "(set api_key, api_secret and api_passphrase, or use \"level2_batch\")");
+    }
+  }
   return Status::ok();
 }
 
@@ -130,115 +230,15 @@ Result<std::string> subscribe_message(const CollectorConfig& config, std::string
     if (i > 0) m += ',';
     append_json_string(m, config.channels[i]);
   }
-  m += ']';
-  if (has_credentials(config)) {
-    auto sig = subscription_signature(config.api_secret, timestamp);
-    if (!sig) return sig.status();
-    m += R"(,"signature":)";
-    append_json_string(m, *sig);
-    m += R"(,"key":)";
-    append_json_string(m, config.api_key);
-    m += R"(,"passphrase":)";
-    append_json_string(m, config.api_passphrase);
-    m += R"(,"timestamp":)";
-    append_json_string(m, timestamp);
+  if (config.book) {
+    if (!config.channels.empty()) m += ',';
+    append_json_string(m, config.level2_channel);
   }
+  m += ']';
+  if (has_credentials(config)) TICKFLOW_RETURN_IF_ERROR(append_signature(m, config, timestamp));
   m += '}';
   return m;
 }
-
-class Collector::Worker {
- public:
-  Worker(CollectorConfig config, bus::EventBus& bus, const Clock& clock, std::unique_ptr<transport::WsConnection> ws,
-         std::unique_ptr<transport::HttpClient> http)
-      : config_(std::move(config)),
-        clock_(clock),
-        ws_(std::move(ws)),
-        http_(std::move(http)),
-        probe_(kExchange, kind_names()),
-        out_(kExchange, bus, clock, probe_, config_.validation),
-        rest_(*http_,
-              {config_.max_http_retries, config_.http_timeout, config_.backoff.base_delay, 0, 2 * kNsPerMin}, control_,
-              probe_, kComponent),
-        health_(std::string(kComponent)) {}
-  ~Worker() { stop(); }
-
-  Status start();
-  void stop();
-  ComponentHealth health() const { return health_.get(); }
-  Stats stats() const;
-
- private:
-  struct Product {
-    std::string id;  // BTC-USD
-    size_t series = 0;
-    bool needs_backfill = false;  // reconnected with a stored id: repair once subscribed
-  };
-  struct AtomicStats {
-    std::atomic<uint64_t> frames{0}, backfilled{0}, duplicates_dropped{0}, tickers{0}, ignored{0},
-        exchange_errors{0}, gaps{0}, unfilled_gaps{0}, sequence_regressions{0};
-  };
-
-  void run();
-  SessionEnd run_session();
-  bool process(std::string_view frame);
-  void on_trade(Product& p, std::string_view frame);
-  void on_heartbeat(Product& p);
-  // Fetches the trades with last_id < id < until from REST and publishes them in id order
-  // (until = kUnbounded: everything newer than last_id). Commits.
-  void backfill(Product& p, int64_t until);
-  Product* find(std::string_view id) {
-    for (auto& p : products_) {
-      if (p.id == id) return &p;
-    }
-    return nullptr;
-  }
-  int64_t& last_id(const Product& p) { return out_.series(p.series).last_id; }
-  // The tracker follows the published ids (a rejected or rolled-back id does not count).
-  void sync_tracker(const Product& p) {
-    const int64_t last = out_.series(p.series).last_id;
-    if (trade_ids_.last(p.id) == last) return;
-    trade_ids_.reset(p.id);
-    if (last != kNoId) trade_ids_.observe(p.id, last);
-  }
-  void end_on(collector::CollectorOutput::Flush f) {
-    if (f == collector::CollectorOutput::Flush::kFatal) {
-      health_.set(HealthState::kDown, "ingestion stopped: bus commit failed: " + out_.last_error().to_string());
-      end_ = SessionEnd::kFatal;
-    } else if (f == collector::CollectorOutput::Flush::kReconnect) {
-      end_ = SessionEnd::kReconnect;
-    }
-  }
-
-  const CollectorConfig config_;
-  const Clock& clock_;
-  std::unique_ptr<transport::WsConnection> ws_;
-  std::unique_ptr<transport::HttpClient> http_;
-  collector::WorkerControl control_;
-  collector::CollectorProbe probe_;
-  collector::CollectorOutput out_;
-  collector::RestFetcher rest_;
-  collector::HealthCell health_;
-  collector::ConnectionCounters counters_;
-
-  // Worker-thread state.
-  FrameParser parser_;
-  ParsedMessage parsed_;
-  SequenceTracker trade_ids_;  // per product: the last trade id published (gap detection)
-  SequenceTracker sequences_;  // per product: the last match `sequence`
-  std::vector<Trade> page_, hole_;
-  transport::Url ws_target_;
-  std::string rest_base_;
-  std::vector<Product> products_;
-  std::optional<SessionEnd> end_;
-  uint64_t frames_this_session_ = 0;
-
-  AtomicStats st_;
-  std::mutex lifecycle_mu_;
-  bool started_ = false;
-  std::atomic<bool> halted_{false};
-  std::thread thread_;
-};
 
 Status Collector::Worker::start() {
   std::lock_guard lk(lifecycle_mu_);
@@ -246,12 +246,38 @@ Status Collector::Worker::start() {
   TICKFLOW_RETURN_IF_ERROR(validate(config_));
   ws_target_ = *transport::parse_url(config_.ws_url);
   rest_base_ = trim_trailing_slash(config_.rest_url);
+  auto ids = resolve(config_);
+  if (config_.resolve_products) {
+    // The instrument list: unknown / not-trading products are a clear error, never a silent feed.
+    auto res = rest_.get(rest_base_ + "/products");
+    Result<std::vector<collector::Instrument>> list =
+        res ? parse_products(res->body) : Result<std::vector<collector::Instrument>>(res.status());
+    if (!list) {
+      spdlog::warn("collector.coinbase: instrument list unavailable ({}); subscribing the products as configured",
+                   list.status().message());
+    } else {
+      auto resolved = collector::InstrumentMap(std::move(*list)).resolve(kExchange, *ids);
+      if (!resolved) {
+        health_.set(HealthState::kDown, resolved.status().message());
+        return Status::invalid_argument("collector.coinbase.symbols: " + resolved.status().message());
+      }
+      ids->clear();
+      for (const auto& in : *resolved) ids->push_back(in.exchange_symbol);
+      instruments_ = std::move(*resolved);
+    }
+  }
   TICKFLOW_RETURN_IF_ERROR(out_.create_topics());
-  const auto ids = resolve(config_);
   for (const auto& id : *ids) {
     auto series = out_.add_series(instrument_key(Exchange::kCoinbase, id), id);
     if (!series) return series.status();
-    products_.push_back({id, *series, false});
+    Product p;
+    p.id = id;
+    p.series = *series;
+    products_.push_back(std::move(p));
+  }
+  if (config_.book) {
+    books_ = std::make_unique<collector::BookOutput>(kExchange, out_, clock_, config_.book_output);
+    for (auto& p : products_) p.book_output = books_->add_book(p.id, p.id);
   }
   started_ = true;
   health_.set(HealthState::kDegraded, "connecting");
@@ -282,9 +308,19 @@ Collector::Stats Collector::Worker::stats() const {
   s.gaps = st_.gaps.load();
   s.unfilled_gaps = st_.unfilled_gaps.load();
   s.sequence_regressions = st_.sequence_regressions.load();
+  s.sequence_gaps = st_.sequence_gaps.load();
   s.http_rate_limited = rest_.rate_limited();
   s.publish_errors = out_.publish_errors();
   s.commits = out_.commits();
+  s.book_snapshots = st_.book_snapshots.load();
+  s.book_updates = st_.book_updates.load();
+  s.book_updates_dropped = st_.book_updates_dropped.load();
+  s.book_resyncs = st_.book_resyncs.load();
+  s.crossed_books = st_.crossed_books.load();
+  if (books_) {
+    std::lock_guard lk(books_mu_);
+    s.book_published = books_->snapshots();
+  }
   return s;
 }
 
@@ -292,6 +328,12 @@ void Collector::Worker::run() {
   collector::ConnectionHooks hooks;
   hooks.connect = [this]() -> Status {
     TICKFLOW_RETURN_IF_ERROR(ws_->connect(ws_target_, config_.connect_timeout));
+    if (advanced()) {
+      auto subs = advanced_subscribe_messages(config_, clock_.now_ns() / kNsPerSec);
+      if (!subs) return subs.status();
+      for (const auto& m : *subs) TICKFLOW_RETURN_IF_ERROR(ws_->send_text(m));
+      return Status::ok();
+    }
     auto sub = subscribe_message(config_, std::to_string(clock_.now_ns() / kNsPerSec));
     if (!sub) return sub.status();
     return ws_->send_text(*sub);
@@ -307,10 +349,12 @@ void Collector::Worker::run() {
 SessionEnd Collector::Worker::run_session() {
   frames_this_session_ = 0;
   sequences_.clear();  // a new connection may start its sequences anywhere
+  last_sequence_num_ = -1;
   for (auto& p : products_) {
     p.needs_backfill = last_id(p) != kNoId;
     sync_tracker(p);
   }
+  reset_books_for_session();
   return collector::read_frames(
       kComponent, *ws_, control_, config_.stale_timeout, config_.max_batch_frames,
       [this](std::string_view frame) { return process(frame); },
@@ -323,6 +367,7 @@ SessionEnd Collector::Worker::run_session() {
 }
 
 bool Collector::Worker::process(std::string_view frame) {
+  if (advanced()) return process_advanced(frame);
   st_.frames.fetch_add(1, std::memory_order_relaxed);
   ++frames_this_session_;
   const TimestampNs recv = clock_.now_ns();
@@ -366,6 +411,10 @@ bool Collector::Worker::process(std::string_view frame) {
       break;
     case MessageKind::kSnapshot:
     case MessageKind::kL2Update:
+      if (p != nullptr && books_) {
+        on_level2(*p, frame, recv);
+        return !end_;
+      }
       break;
   }
   st_.ignored.fetch_add(1, std::memory_order_relaxed);
@@ -375,7 +424,7 @@ bool Collector::Worker::process(std::string_view frame) {
 void Collector::Worker::on_trade(Product& p, std::string_view frame) {
   Trade& t = parsed_.trade;
   if (t.ts_event > 0) probe_.feed_lag(t.ts_recv - t.ts_event);
-  if (sequences_.observe(p.id, parsed_.sequence).verdict == SeqVerdict::kStale) {
+  if (parsed_.sequence >= 0 && sequences_.observe(p.id, parsed_.sequence).verdict == SeqVerdict::kStale) {
     st_.sequence_regressions.fetch_add(1, std::memory_order_relaxed);
   }
   const int64_t last = last_id(p);
@@ -479,14 +528,25 @@ void Collector::Worker::backfill(Product& p, int64_t until) {
 Collector::Collector(CollectorConfig config, bus::EventBus& bus, const Clock& clock)
     : Collector(std::move(config), bus, clock, transport::make_ws_connection(), transport::make_http_client()) {}
 
+namespace {
+CollectorConfig with_defaults(CollectorConfig c) {
+  if (c.feed == "advanced" && c.ws_url == CollectorConfig{}.ws_url) c.ws_url = std::string(kAdvancedWsUrl);
+  return c;
+}
+}  // namespace
+
 Collector::Collector(CollectorConfig config, bus::EventBus& bus, const Clock& clock,
                      std::unique_ptr<transport::WsConnection> ws, std::unique_ptr<transport::HttpClient> http)
-    : worker_(std::make_unique<Worker>(std::move(config), bus, clock, std::move(ws), std::move(http))) {}
+    : worker_(std::make_unique<Worker>(with_defaults(std::move(config)), bus, clock, std::move(ws), std::move(http))) {}
 
 Collector::~Collector() { stop(); }
 Status Collector::start() { return worker_->start(); }
 void Collector::stop() { worker_->stop(); }
 ComponentHealth Collector::health() const { return worker_->health(); }
 Collector::Stats Collector::stats() const { return worker_->stats(); }
+std::vector<collector::Instrument> Collector::instruments() const { return worker_->instruments(); }
+Result<book::BookTop> Collector::book_top(std::string_view product, size_t depth) const {
+  return worker_->book_top(product, depth);
+}
 
 }  // namespace tickflow::exchange::coinbase

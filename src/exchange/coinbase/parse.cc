@@ -1,5 +1,7 @@
 #include "exchange/coinbase/parse.h"
 
+#include "exchange/coinbase/parse_internal.h"
+
 #include <simdjson.h>
 
 #include <cctype>
@@ -24,8 +26,9 @@ std::string clip(std::string_view s) {
   return s.size() <= kMax ? std::string(s) : std::string(s.substr(0, kMax)) + "...";
 }
 
-// Coinbase product ids are already BASE-QUOTE in upper case ("BTC-USD").
-bool valid_product(std::string_view p) {
+}  // namespace
+
+bool internal::valid_product(std::string_view p) {
   auto dash = p.find('-');
   if (dash == std::string_view::npos || dash == 0 || dash + 1 == p.size() || p.size() > 32)
     return false;
@@ -39,6 +42,8 @@ bool valid_product(std::string_view p) {
   return p.find('-', dash + 1) == std::string_view::npos;
 }
 
+namespace {
+using internal::valid_product;
 }  // namespace
 
 std::string_view message_kind_name(MessageKind k) {
@@ -283,6 +288,7 @@ Status FrameParser::parse(std::string_view frame, TimestampNs recv, ParsedMessag
   out.subscriptions.clear();
   out.error_message.clear();
   out.error_reason.clear();
+  if (fast_path_ && internal::parse_match_fast(frame, recv, out)) return Status::ok();
 
   Impl& im = *impl_;
   dom::element doc;

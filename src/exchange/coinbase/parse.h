@@ -92,11 +92,15 @@ class FrameParser {
 
   Status parse(std::string_view frame, TimestampNs recv, ParsedMessage& out);
   std::string_view error_reason() const { return reason_; }
+  // `match` / `last_match` in Coinbase's exact layout take a hand-written fast path (same
+  // results; parse_fast.cc); off = simdjson only (differential tests, benchmarks).
+  void set_fast_path(bool on) { fast_path_ = on; }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string_view reason_;
+  bool fast_path_ = true;
 };
 
 // Applies a kSnapshot (replacing the book) or kL2Update to a book.

@@ -28,7 +28,8 @@ CollectorOutput::CollectorOutput(std::string_view exchange, bus::EventBus& bus, 
 
 Status CollectorOutput::create_topics() {
   for (const auto& spec : topics::kDefaultTopics) {
-    if (spec.name == topics::kRawMarketData || spec.name == topics::kDlqMarketData) {
+    if (spec.name == topics::kRawMarketData || spec.name == topics::kDlqMarketData ||
+        spec.name == topics::kRawOrderbook) {
       TICKFLOW_RETURN_IF_ERROR(bus_.create_topic({std::string(spec.name), spec.partitions, spec.retention}));
     }
   }
@@ -79,6 +80,13 @@ void CollectorOutput::publish(size_t i, const Trade& trade) {
   s.last_id = trade.trade_id;
   s.dirty = true;
   published_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void CollectorOutput::publish_book(const BookSnapshot& snapshot) {
+  ensure_txn();
+  txn_->append(topics::kRawOrderbook, instrument_key(snapshot.exchange, snapshot.symbol),
+               codec::encode_book(snapshot, clock_.now_ns()));
+  books_published_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void CollectorOutput::reject(std::string_view reason, std::string detail, std::string_view payload,

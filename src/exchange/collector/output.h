@@ -12,6 +12,9 @@
 // once per 10 s with a count of the suppressed ones, and appends a DeadLetter to
 // dlq.market-data keyed by the exchange.
 //
+// publish_book() appends an order-book snapshot (exchange/collector/book_output.h) to
+// raw.orderbook in the same open batch, so snapshots commit together with the trades.
+//
 // Thread-safety: one worker thread uses it (the counters may be read from any thread).
 // Ownership: borrows the bus, clock and probe; they outlive it.
 #pragma once
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "bus/event_bus.h"
+#include "core/book_snapshot.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/trade.h"
@@ -51,7 +55,7 @@ class CollectorOutput {
   CollectorOutput(std::string_view exchange, bus::EventBus& bus, const Clock& clock, CollectorProbe& probe,
                   quality::ValidatorConfig validation, std::string_view state_ns = {});
 
-  // Creates raw.market-data and dlq.market-data if missing.
+  // Creates raw.market-data, dlq.market-data and raw.orderbook if missing.
   Status create_topics();
   // Adds a series, its last id loaded from bus state (kCorruption when the stored value is not
   // an id). Returns its index.
@@ -65,6 +69,9 @@ class CollectorOutput {
   // Appends the trade to raw.market-data under the series' key; last_id = trade.trade_id.
   void publish(size_t series, const Trade& trade);
   void reject(std::string_view reason, std::string detail, std::string_view payload, TimestampNs recv);
+  // Appends a book snapshot to raw.orderbook under instrument_key(exchange, symbol), in the same
+  // open batch as the trades (it commits or rolls back with them). No series state moves.
+  void publish_book(const BookSnapshot& snapshot);
   // Commits the open batch (if any) with the moved last ids. The error of a failed commit is in
   // last_error().
   Flush flush();
@@ -74,6 +81,7 @@ class CollectorOutput {
   uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   uint64_t publish_errors() const { return publish_errors_.load(std::memory_order_relaxed); }
+  uint64_t books_published() const { return books_published_.load(std::memory_order_relaxed); }
   void drop_batch() { txn_.reset(); }
 
  private:
@@ -89,7 +97,7 @@ class CollectorOutput {
   Status last_error_;
   TimestampNs last_reject_log_ = 0;
   uint64_t suppressed_rejects_ = 0;
-  std::atomic<uint64_t> published_{0}, rejected_{0}, commits_{0}, publish_errors_{0};
+  std::atomic<uint64_t> published_{0}, rejected_{0}, commits_{0}, publish_errors_{0}, books_published_{0};
 };
 
 }  // namespace tickflow::exchange::collector

@@ -33,8 +33,16 @@ Status KrakenBook::apply(const ParsedMessage& m) {
     synced_ = false;
     TICKFLOW_RETURN_IF_ERROR(apply_entries(m.asks, book::BookSide::kAsk));
     TICKFLOW_RETURN_IF_ERROR(apply_entries(m.bids, book::BookSide::kBid));
-    synced_ = true;
     ++snapshots_;
+    if (m.has_checksum) {  // v2 checksums snapshots too (v1 does not)
+      last_checksum_ = book::kraken_checksum(book_);
+      if (last_checksum_ != m.checksum) {
+        ++checksum_failures_;
+        return fail("checksum_mismatch", "snapshot of " + pair_ + ": checksum " + std::to_string(last_checksum_) +
+                                             " != exchange's " + std::to_string(m.checksum));
+      }
+    }
+    synced_ = true;
     return Status::ok();
   }
   if (m.kind != MessageKind::kBookUpdate) return Status::invalid_argument("not a book message");

@@ -3,7 +3,8 @@
 //
 // apply() takes parsed book messages of one pair in arrival order:
 //   kBookSnapshot  replaces the book (depth = the channel's N of "book-N", or the depth given
-//                  at construction when that is smaller); the book is then in sync.
+//                  at construction when that is smaller); the book is then in sync — unless
+//                  the snapshot carries a checksum (v2) that does not match ("checksum_mismatch").
 //   kBookUpdate    applies the ask entries then the bid entries in message order (each entry
 //                  sets or, with volume 0, deletes a level; republished "r" entries are
 //                  ordinary sets), truncating to the depth after every insert, then compares

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -17,8 +18,13 @@
 #include "exchange/collector/probe.h"
 #include "exchange/collector/rest.h"
 #include "exchange/collector/worker.h"
+#include "exchange/collector/instruments.h"
+#include "exchange/kraken/book.h"
+#include "exchange/kraken/collector_config.h"
+#include "exchange/kraken/instruments.h"
 #include "exchange/kraken/parse.h"
 #include "exchange/kraken/rest.h"
+#include "exchange/kraken/v2_parse.h"
 
 namespace tickflow::exchange::kraken {
 
@@ -35,38 +41,17 @@ std::string trim_trailing_slash(std::string_view s) {
   return std::string(s);
 }
 
-std::string kraken_asset(std::string_view unified_asset) {
-  if (unified_asset == "BTC") return "XBT";
-  if (unified_asset == "DOGE") return "XDG";
-  return std::string(unified_asset);
-}
-
-struct PairSpec {
-  std::string unified;  // BTC-USD
-  std::string pair;     // XBT/USD
-};
-
-Result<std::vector<PairSpec>> resolve(const CollectorConfig& config) {
-  std::vector<PairSpec> out;
-  for (size_t i = 0; i < config.symbols.size(); ++i) {
-    auto unified = normalize_symbol(Exchange::kKraken, config.symbols[i]);
-    if (!unified) {
-      return Status::invalid_argument("collector.kraken.symbols[" + std::to_string(i) +
-                                      "]: " + unified.status().message());
-    }
-    PairSpec spec{*unified, kraken_pair_from_unified(*unified)};
-    if (std::none_of(out.begin(), out.end(), [&](const PairSpec& p) { return p.pair == spec.pair; })) {
-      out.push_back(std::move(spec));
-    }
-  }
-  if (out.empty()) return Status::invalid_argument("collector.kraken.symbols: at least one symbol is required");
-  return out;
+// Running collectors per WebSocket host (Kraken: at most 20 connections per IP).
+std::mutex g_hosts_mu;
+std::map<std::string, int>& g_hosts() {
+  static std::map<std::string, int> hosts;
+  return hosts;
 }
 
 // Bounded label values of tickflow_collector_messages_total{exchange="kraken",kind}.
-enum class Kind : uint8_t { kTrade, kHeartbeat, kSystemStatus, kSubscriptionStatus, kOther };
-const std::vector<std::string_view> kKindNames = {"trade", "heartbeat", "systemStatus", "subscriptionStatus",
-                                                  "other"};
+enum class Kind : uint8_t { kTrade, kHeartbeat, kSystemStatus, kSubscriptionStatus, kOther, kBook };
+const std::vector<std::string_view> kKindNames = {"trade",              "heartbeat", "systemStatus",
+                                                  "subscriptionStatus", "other",     "book"};
 
 Kind kind_of(MessageKind k) {
   switch (k) {
@@ -74,33 +59,13 @@ Kind kind_of(MessageKind k) {
     case MessageKind::kHeartbeat: return Kind::kHeartbeat;
     case MessageKind::kSystemStatus: return Kind::kSystemStatus;
     case MessageKind::kSubscriptionStatus: return Kind::kSubscriptionStatus;
+    case MessageKind::kBookSnapshot:
+    case MessageKind::kBookUpdate: return Kind::kBook;
     default: return Kind::kOther;
   }
 }
 
 }  // namespace
-
-std::string kraken_pair_from_unified(std::string_view unified) {
-  const size_t dash = unified.find('-');
-  if (dash == std::string_view::npos) return std::string(unified);
-  return kraken_asset(unified.substr(0, dash)) + "/" + kraken_asset(unified.substr(dash + 1));
-}
-
-Status validate(const CollectorConfig& config) {
-  auto pairs = resolve(config);
-  if (!pairs) return pairs.status();
-  auto ws = transport::parse_url(config.ws_url);
-  if (!ws) return Status::invalid_argument("collector.kraken.ws_url: " + ws.status().message());
-  if (!ws->websocket()) return Status::invalid_argument("collector.kraken.ws_url: must be ws:// or wss://");
-  auto rest = transport::parse_url(config.rest_url);
-  if (!rest) return Status::invalid_argument("collector.kraken.rest_url: " + rest.status().message());
-  if (rest->websocket()) return Status::invalid_argument("collector.kraken.rest_url: must be http:// or https://");
-  if (config.connect_timeout <= 0 || config.stale_timeout <= 0 || config.http_timeout <= 0) {
-    return Status::invalid_argument("collector.kraken: connect_timeout, stale_timeout and http_timeout must be > 0");
-  }
-  if (config.max_batch_frames == 0) return Status::invalid_argument("collector.kraken.max_batch_frames must be > 0");
-  return Status::ok();
-}
 
 class Collector::Worker {
  public:
@@ -114,6 +79,7 @@ class Collector::Worker {
         out_(kExchange, bus, clock, probe_, config_.validation),
         rest_(*http_, {config_.max_http_retries, config_.http_timeout, config_.backoff.base_delay, 0, 2 * kNsPerMin},
               control_, probe_, kComponent),
+        books_(kExchange, out_, clock, config_.book_output),
         health_(std::string(kComponent)) {}
   ~Worker() { stop(); }
 
@@ -134,24 +100,47 @@ class Collector::Worker {
     s.unfilled_gaps = st_.unfilled_gaps.load();
     s.publish_errors = out_.publish_errors();
     s.commits = out_.commits();
+    s.book_snapshots = st_.book_snapshots.load();
+    s.book_updates = st_.book_updates.load();
+    s.checksum_mismatches = st_.checksum_mismatches.load();
+    s.book_resyncs = st_.book_resyncs.load();
+    s.book_stale = st_.book_stale.load();
+    s.id_gaps = st_.id_gaps.load();
     return s;
+  }
+  std::optional<BookState> book(std::string_view symbol) const {
+    std::lock_guard lk(views_mu_);
+    for (size_t i = 0; i < pairs_.size() && i < views_.size(); ++i) {
+      if (pairs_[i].unified == symbol || pairs_[i].pair == symbol || pairs_[i].v1_pair == symbol) return views_[i];
+    }
+    return std::nullopt;
   }
 
  private:
   struct PairState {
-    std::string unified, pair, rest_pair;  // BTC-USD, XBT/USD, XBTUSD
+    std::string unified, pair, rest_pair;  // BTC-USD, XBT/USD (v2: BTC/USD), XBTUSD
+    std::string v1_pair;                   // XBT/USD (REST pair names, both APIs)
+    TimestampNs last_ts = 0;               // v2: time of the last published trade (0: unknown)
     size_t series = 0;                     // in out_ (bus key kraken:BTC-USD, state key XBT/USD)
     bool needs_backfill = false;           // reconnected with a stored key: repair once subscribed
+    size_t book_index = 0;                 // in books_
+    KrakenBook book;
+    bool resubscribing = false;            // book unsubscribe + subscribe sent, snapshot not yet seen
   };
   struct AtomicStats {
     std::atomic<uint64_t> frames{0}, backfilled{0}, duplicates_dropped{0}, ignored{0}, exchange_errors{0},
-        unfilled_gaps{0};
+        unfilled_gaps{0}, book_snapshots{0}, book_updates{0}, checksum_mismatches{0}, book_resyncs{0},
+        book_stale{0}, id_gaps{0};
   };
 
   void run();
   SessionEnd run_session();
   bool process(std::string_view frame);
   void on_trades(std::string_view frame);
+  void on_book(std::string_view frame, TimestampNs recv);
+  void resync_book(PairState& p, std::string_view reason);
+  void publish_view(size_t i);
+  std::string book_request(std::string_view event, std::string_view pair_list) const;
   void backfill(PairState& p, int64_t until_key);
   int64_t& last_key(const PairState& p) { return out_.series(p.series).last_id; }
   void end_on(collector::CollectorOutput::Flush f) {
@@ -177,22 +166,29 @@ class Collector::Worker {
   collector::CollectorProbe probe_;
   collector::CollectorOutput out_;
   collector::RestFetcher rest_;
+  collector::BookOutput books_;
   collector::HealthCell health_;
   collector::ConnectionCounters counters_;
 
   // Worker-thread state.
   FrameParser parser_;
+  V2Parser v2_parser_;
+  const bool v2_ = config_.api == "v2";
   ParsedMessage parsed_;
   transport::Url ws_target_;
   std::string rest_base_;
   std::string subscribe_;
-  std::vector<PairState> pairs_;
+  std::string book_subscribe_;  // empty without books
+  std::vector<PairState> pairs_;  // fixed after start()
   std::optional<SessionEnd> end_;
   uint64_t frames_this_session_ = 0;
 
   AtomicStats st_;
+  mutable std::mutex views_mu_;
+  std::vector<BookState> views_;  // by pair, under views_mu_
   std::mutex lifecycle_mu_;
   bool started_ = false;
+  bool counted_host_ = false;  // holds one of the host's kMaxConnectionsPerIp (under lifecycle_mu_)
   std::atomic<bool> halted_{false};
   std::thread thread_;
 };
@@ -203,23 +199,58 @@ Status Collector::Worker::start() {
   TICKFLOW_RETURN_IF_ERROR(validate(config_));
   ws_target_ = *transport::parse_url(config_.ws_url);
   rest_base_ = trim_trailing_slash(config_.rest_url);
+  auto specs = internal::resolve(config_);
+  if (config_.fetch_instruments) {
+    // The instrument list: every configured pair must be a trading Kraken pair.
+    auto res = rest_.get(rest_base_ + "/0/public/AssetPairs");
+    if (!res) return Status(res.status().code(), "collector.kraken: GET /0/public/AssetPairs: " + res.status().message());
+    auto list = parse_asset_pairs(res->body);
+    if (!list) return Status(list.status().code(), "collector.kraken: " + list.status().message());
+    auto resolved = collector::InstrumentMap(std::move(*list)).resolve(kExchange, config_.symbols);
+    if (!resolved) return Status::invalid_argument("collector.kraken.symbols: " + resolved.status().message());
+    specs->clear();
+    for (const auto& in : *resolved) {
+      if (std::none_of(specs->begin(), specs->end(), [&](const internal::PairSpec& p) { return p.pair == in.exchange_symbol; })) {
+        specs->push_back({in.symbol, in.exchange_symbol});
+        v2_parser_.set_precision(in.base + "/" + in.quote, in.price_increment.scale(), in.size_increment.scale());
+      }
+    }
+  }
+  {
+    std::lock_guard hl(g_hosts_mu);
+    int& n = g_hosts()[ws_target_.host];
+    if (n >= kMaxConnectionsPerIp) {
+      return Status::invalid_argument("collector.kraken: this configuration would open " + std::to_string(n + 1) +
+                                      " WebSocket connections to " + ws_target_.host + "; Kraken allows at most " +
+                                      std::to_string(kMaxConnectionsPerIp) + " per IP");
+    }
+    ++n;
+    counted_host_ = true;
+  }
   TICKFLOW_RETURN_IF_ERROR(out_.create_topics());
   subscribe_ = R"({"event":"subscribe","pair":[)";
-  const auto specs = resolve(config_);
   for (const auto& spec : *specs) {
     PairState p;
     p.unified = spec.unified;
-    p.pair = spec.pair;
+    p.v1_pair = spec.pair;
+    p.pair = v2_ ? spec.unified.substr(0, spec.unified.find('-')) + "/" + spec.unified.substr(spec.unified.find('-') + 1)
+                 : spec.pair;
     p.rest_pair = spec.pair;
     p.rest_pair.erase(std::remove(p.rest_pair.begin(), p.rest_pair.end(), '/'), p.rest_pair.end());
-    auto series = out_.add_series(instrument_key(Exchange::kKraken, spec.unified), p.pair);
+    auto series = out_.add_series(instrument_key(Exchange::kKraken, spec.unified), v2_ ? "v2:" + p.pair : p.pair);
     if (!series) return series.status();
     p.series = *series;
+    p.book_index = books_.add_book(p.unified, p.pair);
+    p.book = KrakenBook(static_cast<size_t>(config_.book_depth));
     if (!pairs_.empty()) subscribe_ += ',';
     subscribe_ += '"' + p.pair + '"';
     pairs_.push_back(std::move(p));
   }
+  const std::string pair_list = subscribe_.substr(subscribe_.find('[') + 1);
   subscribe_ += R"(],"subscription":{"name":"trade"}})";
+  if (v2_) subscribe_ = R"({"method":"subscribe","params":{"channel":"trade","symbol":[)" + pair_list + R"(],"snapshot":false}})";
+  if (config_.book_depth > 0) book_subscribe_ = book_request("subscribe", pair_list);
+  views_.resize(pairs_.size());
   started_ = true;
   health_.set(HealthState::kDegraded, "connecting");
   thread_ = std::thread([this] { run(); });
@@ -231,6 +262,11 @@ void Collector::Worker::stop() {
   control_.request_stop();
   if (ws_) ws_->close();
   if (thread_.joinable()) thread_.join();
+  if (counted_host_) {
+    std::lock_guard hl(g_hosts_mu);
+    --g_hosts()[ws_target_.host];
+    counted_host_ = false;
+  }
   if (!halted_.load()) health_.set(HealthState::kDown, "stopped");
 }
 
@@ -238,7 +274,8 @@ void Collector::Worker::run() {
   collector::ConnectionHooks hooks;
   hooks.connect = [this]() -> Status {
     TICKFLOW_RETURN_IF_ERROR(ws_->connect(ws_target_, config_.connect_timeout));
-    return ws_->send_text(subscribe_);
+    TICKFLOW_RETURN_IF_ERROR(ws_->send_text(subscribe_));
+    return book_subscribe_.empty() ? Status::ok() : ws_->send_text(book_subscribe_);
   };
   hooks.session = [this] { return run_session(); };
   hooks.session_frames = [this] { return frames_this_session_; };
@@ -252,7 +289,16 @@ void Collector::Worker::run() {
 SessionEnd Collector::Worker::run_session() {
   frames_this_session_ = 0;
   parser_.reset_trade_keys();
-  for (auto& p : pairs_) p.needs_backfill = last_key(p) != kNoId;
+  for (size_t i = 0; i < pairs_.size(); ++i) {
+    PairState& p = pairs_[i];
+    p.needs_backfill = last_key(p) != kNoId;
+    if (config_.book_depth == 0) continue;
+    // A new connection: every book restarts from its new snapshot.
+    if (p.book.synced()) books_.on_resync(p.book_index, "reconnect");
+    p.book = KrakenBook(static_cast<size_t>(config_.book_depth));
+    p.resubscribing = false;
+    publish_view(i);
+  }
   return collector::read_frames(
       kComponent, *ws_, control_, config_.stale_timeout, config_.max_batch_frames,
       [this](std::string_view frame) { return process(frame); },
@@ -268,10 +314,10 @@ bool Collector::Worker::process(std::string_view frame) {
   st_.frames.fetch_add(1, std::memory_order_relaxed);
   ++frames_this_session_;
   const TimestampNs recv = clock_.now_ns();
-  Status st = parser_.parse(frame, recv, parsed_);
+  Status st = v2_ ? v2_parser_.parse(frame, recv, parsed_) : parser_.parse(frame, recv, parsed_);
   if (!st) {
     probe_.invalid();
-    const std::string_view reason = parser_.error_reason();
+    const std::string_view reason = v2_ ? v2_parser_.error_reason() : parser_.error_reason();
     out_.reject(reason.empty() ? "malformed" : reason, st.message(), frame, recv);
     return !end_;
   }
@@ -280,13 +326,17 @@ bool Collector::Worker::process(std::string_view frame) {
     case MessageKind::kTrade:
       on_trades(frame);
       return !end_;
+    case MessageKind::kBookSnapshot:
+    case MessageKind::kBookUpdate:
+      on_book(frame, recv);
+      return !end_;
     case MessageKind::kSubscriptionStatus:
       if (parsed_.is_error()) {
         st_.exchange_errors.fetch_add(1);
         spdlog::error("collector.kraken: subscription to {} {} refused by Kraken: {}", parsed_.subscription_name,
                       parsed_.pair, parsed_.error_message);
         health_.set(HealthState::kDegraded, "kraken: " + parsed_.pair + ": " + parsed_.error_message);
-      } else if (parsed_.status == "subscribed") {
+      } else if (parsed_.status == "subscribed" && parsed_.subscription_name != "book") {
         // Everything from here on streams live: repair the hole before reading it.
         if (PairState* p = find(parsed_.pair); p != nullptr && p->needs_backfill) {
           p->needs_backfill = false;
@@ -319,15 +369,102 @@ void Collector::Worker::on_trades(std::string_view frame) {
       st_.duplicates_dropped.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    if (v2_ && last_key(*p) != kNoId && t.trade_id > last_key(*p) + 1 && !p->needs_backfill) {
+      // v2 ids are sequential per pair: the trades in between were lost; repair before this one.
+      st_.id_gaps.fetch_add(1, std::memory_order_relaxed);
+      backfill(*p, t.trade_id);
+      if (end_) return;
+    }
     if (!out_.accept(t, frame)) continue;
     out_.publish(p->series, t);
+    p->last_ts = t.ts_event;
   }
+}
+
+std::string Collector::Worker::book_request(std::string_view event, std::string_view pair_list) const {
+  // pair_list: "\"XBT/USD\",\"ETH/USD\"" (without the brackets).
+  if (v2_) {
+    return R"({"method":")" + std::string(event) + R"(","params":{"channel":"book","symbol":[)" + std::string(pair_list) +
+           R"(],"depth":)" + std::to_string(config_.book_depth) + (event == "subscribe" ? R"(,"snapshot":true}})" : "}}");
+  }
+  return R"({"event":")" + std::string(event) + R"(","pair":[)" + std::string(pair_list) +
+         R"(],"subscription":{"name":"book","depth":)" + std::to_string(config_.book_depth) + "}}";
+}
+
+void Collector::Worker::on_book(std::string_view frame, TimestampNs recv) {
+  PairState* p = find(parsed_.pair);
+  if (p == nullptr || config_.book_depth == 0 || (!v2_ && parsed_.book_depth != config_.book_depth)) {
+    out_.reject("unknown_symbol", "book message for an unsubscribed channel " + parsed_.channel_name + " " + parsed_.pair,
+                frame, recv);
+    return;
+  }
+  const Status st = p->book.apply(parsed_);
+  if (st) {
+    if (parsed_.kind == MessageKind::kBookSnapshot) {
+      p->resubscribing = false;
+      st_.book_snapshots.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      st_.book_updates.fetch_add(1, std::memory_order_relaxed);
+    }
+    TimestampNs ts_event = 0;
+    for (const auto* side : {&parsed_.asks, &parsed_.bids}) {
+      for (const BookEntry& e : *side) ts_event = std::max(ts_event, e.ts);
+    }
+    books_.on_book(p->book_index, p->book.book(), 0, ts_event, recv);
+    publish_view(static_cast<size_t>(p - pairs_.data()));
+    return;
+  }
+  const std::string_view reason = p->book.reason();
+  if (reason == "out_of_sync") {  // in flight for the old subscription; the new snapshot follows
+    st_.book_stale.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (reason == "checksum_mismatch") {
+    st_.checksum_mismatches.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("collector.kraken: {}", st.message());
+  } else {
+    out_.reject(reason.empty() ? "bad_book" : reason, st.message(), frame, recv);
+  }
+  resync_book(*p, reason.empty() ? "bad_book" : reason);
+  publish_view(static_cast<size_t>(p - pairs_.data()));
+}
+
+void Collector::Worker::resync_book(PairState& p, std::string_view reason) {
+  books_.on_resync(p.book_index, reason);
+  if (p.resubscribing) return;  // one resubscribe at a time; its snapshot resyncs the book
+  p.resubscribing = true;
+  st_.book_resyncs.fetch_add(1, std::memory_order_relaxed);
+  const std::string one = '"' + p.pair + '"';
+  Status st = ws_->send_text(book_request("unsubscribe", one));
+  if (st) st = ws_->send_text(book_request("subscribe", one));
+  if (!st) {
+    // The connection is going down: the reconnect resubscribes everything.
+    spdlog::warn("collector.kraken: resubscribing the book of {} failed: {}", p.pair, st.message());
+  }
+}
+
+void Collector::Worker::publish_view(size_t i) {
+  const KrakenBook& b = pairs_[i].book;
+  BookState v;
+  v.synced = b.synced();
+  if (v.synced) {
+    b.book().top(10, v.top);
+    v.checksum = book::kraken_checksum(b.book());
+  }
+  v.snapshots = b.snapshots();
+  v.updates = b.updates();
+  std::lock_guard lk(views_mu_);
+  views_[i] = std::move(v);
 }
 
 void Collector::Worker::backfill(PairState& p, int64_t until_key) {
   // since is exclusive, in ns: one below the last key's microsecond gives its whole group, so
   // the page's ordinals equal the live ones (rest.h).
   std::string since = std::to_string((last_key(p) / 1000) * 1000 - 1);
+  if (v2_) {  // keys are Kraken's ids: start at the last trade's time (or the restart lookback)
+    since = std::to_string(p.last_ts > 0 ? p.last_ts - 1 : clock_.now_ns() - config_.v2_restart_lookback);
+  }
+  bool first_page = true;
   size_t published = 0;
   bool complete = false;
   for (int page = 0; page < config_.max_backfill_pages && !control_.stopping(); ++page) {
@@ -342,7 +479,7 @@ void Collector::Worker::backfill(PairState& p, int64_t until_key) {
     }
     RestTradesPage pg;
     const TimestampNs recv = clock_.now_ns();
-    if (Status st = parse_rest_trades(res->body, p.pair, recv, pg); !st) {
+    if (Status st = parse_rest_trades(res->body, p.v1_pair, recv, pg); !st) {
       if (st.code() == ErrorCode::kCorruption) {
         out_.reject("bad_rest_response", st.message(), res->body, recv);
       } else {
@@ -352,7 +489,22 @@ void Collector::Worker::backfill(PairState& p, int64_t until_key) {
       break;
     }
     bool reached = false;
-    for (Trade& t : pg.trades) {
+    for (size_t i = 0; i < pg.trades.size(); ++i) {
+      Trade& t = pg.trades[i];
+      if (v2_) {
+        if (pg.ids[i] < 0) {
+          out_.reject("bad_rest_response", "REST trade without Kraken's trade id", res->body, recv);
+          break;
+        }
+        t.trade_id = t.first_trade_id = t.last_trade_id = pg.ids[i];
+        t.exchange_symbol = p.pair;
+        // The first page must reach back to the trade after the last one published.
+        if (first_page && last_key(p) != kNoId && t.trade_id > last_key(p) + 1 && t.trade_id == pg.ids.front()) {
+          spdlog::warn("collector.kraken: {} REST repair starts at id {} > {} + 1 (lookback too short)", p.pair,
+                       t.trade_id, last_key(p));
+          st_.unfilled_gaps.fetch_add(1);
+        }
+      }
       if (t.trade_id >= until_key) {
         reached = true;
         break;
@@ -360,8 +512,10 @@ void Collector::Worker::backfill(PairState& p, int64_t until_key) {
       if (t.trade_id <= last_key(p)) continue;
       if (!out_.accept(t, {})) continue;
       out_.publish(p.series, t);
+      p.last_ts = t.ts_event;
       ++published;
     }
+    first_page = false;
     end_on(out_.flush());
     if (end_) return;
     if (reached || pg.trades.size() < kRestPageSize || pg.last.empty() || pg.last == since) {
@@ -391,5 +545,6 @@ Status Collector::start() { return worker_->start(); }
 void Collector::stop() { worker_->stop(); }
 ComponentHealth Collector::health() const { return worker_->health(); }
 Collector::Stats Collector::stats() const { return worker_->stats(); }
+std::optional<Collector::BookState> Collector::book(std::string_view symbol) const { return worker_->book(symbol); }
 
 }  // namespace tickflow::exchange::kraken

@@ -16,6 +16,21 @@
 // trade after the last published key; live trades it already covered are then dropped by key. Limit (documented in kraken/README.md): a microsecond whose trades are
 // split by the reconnect gets live ordinals from 0 again, so its later trades can be taken for
 // duplicates (Kraken prints distinct microseconds for the fills of one order, so this is rare).
+// API v2 (api = "v2"): the same loop with kraken/v2_parse.h; subscribe / unsubscribe are v2
+// methods ({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"],
+// "snapshot":false}}, book with "depth" and "snapshot":true); the trade key is Kraken's
+// trade_id (sequential per pair): an id jump inside a session is a gap, repaired from REST
+// (/0/public/Trades since the last trade's time, Kraken's id being the 7th element) before the
+// trade after it is published; a reconnect repairs the same way once the trade ack arrives.
+// State keys are "v2:BTC/USD" (v1's derived keys are not comparable).
+// Books (book_depth > 0): a second subscribe {"name":"book","depth":N} for all pairs; one
+// KrakenBook per pair (kraken/book.h: snapshot, updates, truncation to N, the CRC32 checksum
+// verified after every update); after every verified snapshot / update the book goes to
+// collector::BookOutput::on_book (top-N snapshots on raw.orderbook). A checksum mismatch (or a
+// bad level, or an update before the snapshot) → BookOutput::on_resync(book, reason), then an
+// unsubscribe + subscribe of that pair's book (Kraken sends a new snapshot); updates still in
+// flight for the old subscription are counted (book_stale) and skipped. A reconnect restarts
+// every book from its new snapshot (on_resync "reconnect" for books that were in sync).
 // Malformed / unknown frames and trades the validator rejects are counted by reason, logged
 // (rate-limited) and dead-lettered to dlq.market-data; an exchange error
 // (subscriptionStatus "error", systemStatus not "online") is logged and shown in health()
@@ -29,7 +44,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bus/event_bus.h"
@@ -37,6 +54,8 @@
 #include "core/health.h"
 #include "core/result.h"
 #include "exchange/backoff.h"
+#include "exchange/book/order_book.h"
+#include "exchange/collector/book_output.h"
 #include "exchange/transport/http_client.h"
 #include "exchange/transport/ws_connection.h"
 #include "processing/quality/validator.h"
@@ -44,6 +63,9 @@
 namespace tickflow::exchange::kraken {
 
 struct CollectorConfig {
+  // "v1" (wss://ws.kraken.com, derived trade keys) or "v2" (wss://ws.kraken.com/v2, Kraken's
+  // trade_id as the key; pairs spelled "BTC/USD").
+  std::string api = "v1";
   std::string ws_url = "wss://ws.kraken.com";
   std::string rest_url = "https://api.kraken.com";
   std::vector<std::string> symbols;  // unified "BTC-USD" or Kraken "XBT/USD"
@@ -54,10 +76,24 @@ struct CollectorConfig {
   DurationNs http_timeout = 10 * kNsPerSec;
   int max_backfill_pages = 50;  // of up to 1000 trades, per hole
   int max_http_retries = 3;
-  size_t max_batch_frames = 4096;
+  size_t max_batch_frames = 1000;  // the connection's bounded queue (see binance/collector.h)
   int commit_retries = 3;
   quality::ValidatorConfig validation;
+  // Book channel depth: 0 = no books, else one of Kraken's 10, 25, 100, 500, 1000.
+  int book_depth = 0;
+  collector::BookOutputConfig book_output;
+  // v2 only: how far back the REST repair of a restart starts (the time of the last stored
+  // trade id is not kept; a longer outage leaves a hole that is counted in unfilled_gaps).
+  DurationNs v2_restart_lookback = 10 * kNsPerMin;
+  // start() fetches GET /0/public/AssetPairs and resolves `symbols` through it (unified or
+  // Kraken names; an unknown or non-trading pair fails start() naming it; v2 gets each pair's
+  // price / qty precision for the book checksum). false: names are mapped without the list.
+  bool fetch_instruments = true;
 };
+
+// Kraken allows at most this many WebSocket connections per IP; each running Collector holds one
+// (per ws host): the 21st start() against one host fails with a clear error.
+inline constexpr int kMaxConnectionsPerIp = 20;
 
 // Error names the key ("collector.kraken.symbols[0]: ...").
 Status validate(const CollectorConfig& config);
@@ -79,6 +115,21 @@ class Collector {
     uint64_t unfilled_gaps = 0;  // holes the backfill could not close
     uint64_t publish_errors = 0;
     uint64_t commits = 0;
+    // Books.
+    uint64_t book_snapshots = 0;       // snapshots applied
+    uint64_t book_updates = 0;         // updates applied with a matching checksum
+    uint64_t checksum_mismatches = 0;
+    uint64_t book_resyncs = 0;         // resubscribes of one pair's book (any reason)
+    uint64_t book_stale = 0;           // updates of an out-of-sync book skipped until its snapshot
+    uint64_t id_gaps = 0;              // v2: trade id jumps inside a session (repaired from REST)
+  };
+
+  // One pair's book as the worker last verified it (for tests and inspection).
+  struct BookState {
+    bool synced = false;
+    book::BookTop top;      // top 10 per side
+    uint32_t checksum = 0;  // kraken_checksum of the book
+    uint64_t snapshots = 0, updates = 0;
   };
 
   Collector(CollectorConfig config, bus::EventBus& bus, const Clock& clock);
@@ -94,6 +145,8 @@ class Collector {
   // "collector.kraken": up (connected), degraded (connecting, or an exchange error), down.
   ComponentHealth health() const;
   Stats stats() const;
+  // By unified ("BTC-USD") or Kraken ("XBT/USD") name; nullopt when not configured or no books.
+  std::optional<BookState> book(std::string_view symbol) const;
 
  private:
   class Worker;

@@ -145,6 +145,15 @@ struct FrameParser::Impl {
   Status parse_event(dom::object obj, ParsedMessage& out);
   Status parse_channel(dom::array arr, TimestampNs recv, ParsedMessage& out);
   Status parse_trades(dom::element payload, TimestampNs recv, ParsedMessage& out);
+  // The hand-written path (FrameParser::set_fast_path); false = not taken, nothing changed.
+  bool fast_trades(std::string_view f, TimestampNs recv, ParsedMessage& out);
+  struct FastItem {
+    std::string_view price, volume, time, side, type;
+    Decimal p, v;
+    TimestampNs ts;
+    int64_t id;
+  };
+  std::vector<FastItem> fast_items;
   Status parse_levels(dom::element list, const char* what, std::vector<BookEntry>& out);
   Status parse_book_object(dom::element payload, ParsedMessage& out, bool& snapshot, bool& update);
 };
@@ -284,6 +293,110 @@ Status FrameParser::Impl::parse_trades(dom::element payload, TimestampNs recv, P
   }
   out.kind = MessageKind::kTrade;
   return Status::ok();
+}
+
+namespace {
+
+// s[pos..] starts with `lit`; advances pos.
+inline bool eat(std::string_view s, size_t& pos, std::string_view lit) {
+  if (s.compare(pos, lit.size(), lit) != 0) return false;
+  pos += lit.size();
+  return true;
+}
+// A JSON string body up to the next '"' (no escapes: a backslash gives up).
+inline bool plain_string(std::string_view s, size_t& pos, std::string_view& out) {
+  const size_t start = pos;
+  while (pos < s.size()) {
+    const char c = s[pos];
+    if (c == '"') {
+      out = s.substr(start, pos - start);
+      return true;
+    }
+    // Escapes, control characters and non-ASCII bytes (UTF-8 validation): the simdjson path.
+    if (c == '\\' || static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x80) return false;
+    ++pos;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool FrameParser::Impl::fast_trades(std::string_view f, TimestampNs recv, ParsedMessage& out) {
+  constexpr std::string_view kTail = "],\"trade\",\"";
+  if (f.size() < 24 || f[0] != '[' || f[f.size() - 1] != ']' || f[f.size() - 2] != '"') return false;
+  size_t pos = 1;
+  int64_t channel = 0;
+  const size_t digits_start = pos;
+  while (pos < f.size() && f[pos] >= '0' && f[pos] <= '9' && pos - digits_start < 18) {
+    channel = channel * 10 + (f[pos] - '0');
+    ++pos;
+  }
+  if (pos == digits_start || (f[digits_start] == '0' && pos - digits_start > 1)) return false;
+  if (!eat(f, pos, ",[")) return false;
+  const size_t tail = f.rfind(kTail);
+  if (tail == std::string_view::npos || tail < pos) return false;
+  const std::string_view pair = f.substr(tail + kTail.size(), f.size() - 2 - (tail + kTail.size()));
+  if (pair.find('"') != std::string_view::npos || pair.find('\\') != std::string_view::npos) return false;
+  std::vector<FastItem>& items = fast_items;  // reused: no per-call initialisation
+  items.clear();
+  while (true) {
+    if (items.size() == 1000) return false;
+    FastItem& r = items.emplace_back();
+    std::string_view misc;
+    if (!eat(f, pos, "[\"") || !plain_string(f, pos, r.price) || !eat(f, pos, "\",\"") ||
+        !plain_string(f, pos, r.volume) || !eat(f, pos, "\",\"") || !plain_string(f, pos, r.time) ||
+        !eat(f, pos, "\",\"") || !plain_string(f, pos, r.side) || !eat(f, pos, "\",\"") ||
+        !plain_string(f, pos, r.type) || !eat(f, pos, "\",\"") || !plain_string(f, pos, misc) || !eat(f, pos, "\"]")) {
+      return false;
+    }
+    if (pos == tail) break;
+    if (!eat(f, pos, ",")) return false;
+  }
+  const std::string* u = unify(pair);
+  if (u == nullptr) return false;
+  // Validate everything and the keys before touching any state (errors: the simdjson path).
+  auto kit = keys.find(pair);
+  KeyState key = kit == keys.end() ? KeyState{} : kit->second;
+  const size_t n = items.size();
+  for (FastItem& r : items) {
+    if (!Decimal::parse(r.price, r.p) || r.p.is_negative() || r.p.is_zero()) return false;
+    if (!Decimal::parse(r.volume, r.v) || r.v.is_negative() || r.v.is_zero()) return false;
+    if (!parse_kraken_time(r.time, r.ts)) return false;
+    if (r.side.size() != 1 || (r.side[0] != 'b' && r.side[0] != 's')) return false;
+    if (r.type.size() != 1 || (r.type[0] != 'm' && r.type[0] != 'l')) return false;
+    const int64_t us = r.ts / 1000;
+    if (us == key.last_us) {
+      if (++key.ordinal >= 1000) return false;
+    } else {
+      key.last_us = us;
+      key.ordinal = 0;
+    }
+    r.id = us * 1000 + key.ordinal;
+  }
+  // Commit: as parse_channel + parse_trades would.
+  if (kit == keys.end()) kit = keys.emplace(std::string(pair), KeyState{}).first;
+  kit->second = key;
+  out.channel_id = channel;
+  out.channel_name.assign("trade");
+  out.pair.assign(pair);
+  out.symbol = *u;
+  out.trades.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Trade& t = out.trades[i];
+    t.exchange = Exchange::kKraken;
+    t.exchange_symbol = out.pair;
+    t.symbol = out.symbol;
+    const FastItem& r = items[i];
+    t.trade_id = t.first_trade_id = t.last_trade_id = r.id;
+    t.price = r.p;
+    t.quantity = r.v;
+    t.taker_side = r.side[0] == 'b' ? Side::kBuy : Side::kSell;
+    t.ts_event = r.ts;
+    t.ts_recv = recv;
+    t.aggregated = false;
+  }
+  out.kind = MessageKind::kTrade;
+  return true;
 }
 
 Status FrameParser::Impl::parse_levels(dom::element list_el, const char* what,
@@ -430,6 +543,7 @@ Status FrameParser::parse(std::string_view frame, TimestampNs recv, ParsedMessag
   out.error_message.clear();
   out.reqid = -1;
 
+  if (fast_path_ && impl_->fast_trades(frame, recv, out)) return Status::ok();
   dom::element doc;
   auto ec = impl_->parser.parse(frame.data(), frame.size(), true).get(doc);
   if (ec)

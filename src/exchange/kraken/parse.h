@@ -107,10 +107,19 @@ class FrameParser {
   // Forgets the per-pair trade key state (a new session that must not continue old ordinals).
   void reset_trade_keys();
 
+  // Trade messages in Kraken's exact compact layout
+  // [id,[["p","v","t","b|s","m|l","misc"],..],"trade","PAIR"] go through a hand-written scanner
+  // (no simdjson, no copy); anything else — other messages, whitespace, escapes, any field
+  // the scanner does not accept, every error — takes the simdjson path, so results (including
+  // error reasons and the derived keys) are identical (differential-tested on every recorded
+  // frame, their truncations and mutations, and in fuzz/kraken_fuzz.cc). Default on.
+  void set_fast_path(bool enabled) { fast_path_ = enabled; }
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string_view reason_;
+  bool fast_path_ = true;
 };
 
 // "1617666461.465618" (epoch seconds, up to 9 decimals) → ns. False on anything else.

@@ -36,6 +36,7 @@ bool time_us(dom::element el, int64_t& us) {
 
 Status parse_rest_trades(std::string_view body, std::string_view pair, TimestampNs recv, RestTradesPage& out) {
   out.trades.clear();
+  out.ids.clear();
   out.last.clear();
   dom::parser parser;
   dom::element doc;
@@ -105,6 +106,9 @@ Status parse_rest_trades(std::string_view body, std::string_view pair, Timestamp
       t.trade_id = us * 1000 + ordinal;
       t.first_trade_id = t.last_trade_id = t.trade_id;
       t.aggregated = false;
+      int64_t kraken_id = -1;  // the 7th element: Kraken's trade id (the v2 WebSocket's trade_id)
+      if (f.size() >= 7 && f.at(6).get_int64().get(kraken_id) != simdjson::SUCCESS) kraken_id = -1;
+      out.ids.push_back(kraken_id);
     }
   }
   if (!found) return bad("no trade list in 'result'");

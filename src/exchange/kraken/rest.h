@@ -15,6 +15,7 @@
 // Thread-safety: stateless (a simdjson parser per call).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,7 @@ namespace tickflow::exchange::kraken {
 
 struct RestTradesPage {
   std::vector<Trade> trades;  // in the body's (time) order
+  std::vector<int64_t> ids;   // per trade: Kraken's trade id (7th element; -1 when absent)
   std::string last;           // "last": the next page's since
 };
 

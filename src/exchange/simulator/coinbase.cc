@@ -35,10 +35,27 @@ uint32_t coinbase_kind(std::string_view channel) {
   if (channel == "matches") return kCoinbaseMatchStream;
   if (channel == "ticker") return kCoinbaseTickerStream;
   if (channel == "heartbeat") return kCoinbaseHeartbeatStream;
+  if (channel == "level2") return kCoinbaseExtraCode + kCoinbaseLevel2;
+  if (channel == "level2_batch") return kCoinbaseExtraCode + kCoinbaseLevel2Batch;
   return 0;
 }
 
 }  // namespace
+
+int Simulator::Impl::coinbase_stream_id(int kind_code, int symbol) const {
+  if (kind_code >= kCoinbaseExtraCode) {
+    return static_cast<int>(coinbase_stream_base) + symbol * kCoinbaseExtraKinds + (kind_code - kCoinbaseExtraCode);
+  }
+  return symbol * kStreamKinds + kind_code;
+}
+
+bool Simulator::Impl::coinbase_extra_stream(int stream_id, int& kind, int& symbol) const {
+  const int base = static_cast<int>(coinbase_stream_base);
+  if (stream_id < base || stream_id >= base + static_cast<int>(specs.size()) * kCoinbaseExtraKinds) return false;
+  kind = (stream_id - base) % kCoinbaseExtraKinds;
+  symbol = (stream_id - base) / kCoinbaseExtraKinds;
+  return true;
+}
 
 int Simulator::Impl::coinbase_symbol(std::string_view product) const {
   for (size_t i = 0; i < coinbase_products.size(); ++i) {
@@ -109,7 +126,7 @@ void Simulator::Impl::coinbase_request(std::string_view text,
   }
   std::lock_guard mk(market_mu);
   for (auto [kind, sym] : streams) {
-    const int id = sym * kStreamKinds + static_cast<int>(kind);
+    const int id = coinbase_stream_id(static_cast<int>(kind), sym);
     (sub ? req.add : req.remove).push_back(id);
   }
   apply(req);  // the session adds the subscriptions ack and the last_matches (ws_session.cc)
@@ -127,12 +144,14 @@ bool Simulator::Impl::coinbase_last_match(int sym, std::string& out) const {
 std::string Simulator::Impl::coinbase_subscriptions(const std::vector<uint8_t>& subs) const {
   std::string r = R"({"type":"subscriptions","channels":[)";
   bool first_channel = true;
-  for (auto [name, kind] : {std::pair<std::string_view, uint32_t>{"heartbeat", kCoinbaseHeartbeatStream},
+  for (auto [name, kind] : {std::pair<std::string_view, int>{"heartbeat", kCoinbaseHeartbeatStream},
                             {"matches", kCoinbaseMatchStream},
-                            {"ticker", kCoinbaseTickerStream}}) {
+                            {"ticker", kCoinbaseTickerStream},
+                            {"level2", kCoinbaseExtraCode + kCoinbaseLevel2},
+                            {"level2_batch", kCoinbaseExtraCode + kCoinbaseLevel2Batch}}) {
     std::string ids;
     for (size_t sym = 0; sym < coinbase_products.size(); ++sym) {
-      const size_t id = sym * kStreamKinds + kind;
+      const size_t id = static_cast<size_t>(coinbase_stream_id(kind, static_cast<int>(sym)));
       if (id >= subs.size() || !subs[id]) continue;
       if (!ids.empty()) ids.push_back(',');
       append_json_string(ids, coinbase_products[sym]);
@@ -147,6 +166,37 @@ std::string Simulator::Impl::coinbase_subscriptions(const std::vector<uint8_t>& 
     r += "]}";
   }
   r += "]}";
+  return r;
+}
+
+// GET /products: every Coinbase product of the model, in the key order of the recording's
+// response (testdata/exchanges/coinbase, first record); increments = the symbol's tick / step.
+RestReply Simulator::Impl::rest_coinbase_products() const {
+  RestReply r;
+  r.body = "[";
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const std::string& id = coinbase_products[i];
+    if (id.empty()) continue;
+    const size_t dash = id.find('-');
+    if (r.body.size() > 1) r.body.push_back(',');
+    r.body += R"({"id":)";
+    append_json_string(r.body, id);
+    r.body += R"(,"base_currency":)";
+    append_json_string(r.body, id.substr(0, dash));
+    r.body += R"(,"quote_currency":)";
+    append_json_string(r.body, id.substr(dash + 1));
+    r.body += R"(,"base_min_size":")";
+    append_coinbase_decimal(r.body, specs[i].step);
+    r.body += R"(","base_max_size":"1000000","quote_increment":")";
+    append_coinbase_decimal(r.body, specs[i].tick);
+    r.body += R"(","base_increment":")";
+    append_coinbase_decimal(r.body, specs[i].step);
+    r.body += R"(","display_name":)";
+    append_json_string(r.body, id.substr(0, dash) + "/" + id.substr(dash + 1));
+    r.body += R"(,"min_market_funds":"1","max_market_funds":"1000000","margin_enabled":false,"post_only":false,)"
+              R"("limit_only":false,"cancel_only":false,"trading_disabled":false,"status":"online","status_message":""})";
+  }
+  r.body.push_back(']');
   return r;
 }
 

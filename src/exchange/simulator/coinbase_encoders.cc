@@ -134,4 +134,66 @@ void append_coinbase_trade_rest(std::string& out, const SimTrade& t, int64_t tim
   out.append(t.buyer_maker ? R"(,"side":"buy"})" : R"(,"side":"sell"})");
 }
 
+namespace {
+
+void append_l2_levels(std::string& out, const std::vector<PriceLevel>& levels, std::string_view side) {
+  out.push_back('[');
+  for (size_t i = 0; i < levels.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.push_back('[');
+    if (!side.empty()) {
+      out.push_back('"');
+      out.append(side);
+      out.append("\",");
+    }
+    append_quoted_decimal(out, levels[i].price);
+    out.push_back(',');
+    if (levels[i].qty == 0) {
+      out.append("\"0\"");
+    } else {
+      append_quoted_decimal(out, levels[i].qty);
+    }
+    out.push_back(']');
+  }
+  out.push_back(']');
+}
+
+}  // namespace
+
+void append_coinbase_l2_snapshot(std::string& out, std::string_view product, const DepthSnapshot& s) {
+  out.append(R"({"type":"snapshot","product_id":")");
+  out.append(product);
+  out.append(R"(","asks":)");
+  append_l2_levels(out, s.asks, {});
+  out.append(R"(,"bids":)");
+  append_l2_levels(out, s.bids, {});
+  out.push_back('}');
+}
+
+void append_coinbase_l2update(std::string& out, std::string_view product, const DepthDiff& d, int64_t time_us) {
+  out.append(R"({"type":"l2update","product_id":")");
+  out.append(product);
+  out.append(R"(","changes":)");
+  out.push_back('[');
+  bool first = true;
+  for (const auto* side : {&d.bids, &d.asks}) {
+    for (const PriceLevel& l : *side) {
+      if (!first) out.push_back(',');
+      first = false;
+      out.append(side == &d.bids ? R"(["buy",)" : R"(["sell",)");
+      append_quoted_decimal(out, l.price);
+      out.push_back(',');
+      if (l.qty == 0) {
+        out.append("\"0\"");
+      } else {
+        append_quoted_decimal(out, l.qty);
+      }
+      out.push_back(']');
+    }
+  }
+  out.append(R"(],"time":")");
+  append_iso8601_us(out, time_us);
+  out.append(R"("})");
+}
+
 }  // namespace tickflow::exchange::simulator

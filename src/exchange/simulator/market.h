@@ -225,5 +225,11 @@ void append_coinbase_heartbeat(std::string& out, std::string_view product, int64
                                int64_t time_us);
 // REST /products/{id}/trades element: {"time":"..","trade_id":..,"price":"..","size":"..","side":"<maker side>"}
 void append_coinbase_trade_rest(std::string& out, const SimTrade& t, int64_t time_us);
+// level2 / level2_batch (the recording's key order):
+// {"type":"snapshot","product_id":"..","asks":[["p","s"],..],"bids":[["p","s"],..]} (best first)
+void append_coinbase_l2_snapshot(std::string& out, std::string_view product, const DepthSnapshot& s);
+// {"type":"l2update","product_id":"..","changes":[["buy"|"sell","p","s"],..],"time":".."}: the
+// diff's bids ("buy") then asks ("sell"); size "0" removes the level.
+void append_coinbase_l2update(std::string& out, std::string_view product, const DepthDiff& d, int64_t time_us);
 
 }  // namespace tickflow::exchange::simulator

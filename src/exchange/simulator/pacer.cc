@@ -36,6 +36,8 @@ void Simulator::Impl::pacer_loop() {
   uint64_t dup_any_left = 0;
   std::vector<std::deque<int64_t>> outlier_next(specs.size());  // pct per coming trade
   std::deque<int64_t> outlier_any;
+  std::vector<uint64_t> skip_depth_left(specs.size(), 0), depth_ordinal(specs.size(), 0);
+  uint64_t skip_depth_any = 0;
   uint64_t trade_frames = 0;
   // Kraken time: (time_ms of the symbol's previous fill, fills seen in that ms) per symbol.
   std::vector<std::pair<int64_t, int64_t>> kraken_ms(specs.size(), {-1, 0});
@@ -75,6 +77,8 @@ void Simulator::Impl::pacer_loop() {
         for (uint64_t k = 0; k < std::min<uint64_t>(n, 1'000'000); ++k) q.push_back(pct);
       }
       ctl_outlier.clear();
+      for (auto [sym, n] : ctl_skip_depth) (sym < 0 ? skip_depth_any : skip_depth_left[sym]) += n;
+      ctl_skip_depth.clear();
     }
     lk.unlock();
 
@@ -92,6 +96,7 @@ void Simulator::Impl::pacer_loop() {
     int64_t next_due = MarketModel::kNever;
     {
       std::lock_guard mk(market_mu);
+      batch.seq = ++batches_built;
       while (batch.frames.size() < kMaxBatchFrames && model->peek_time_ms() <= due_ms) {
         model->next(ev);
         const uint32_t sym = ev.symbol;
@@ -100,11 +105,22 @@ void Simulator::Impl::pacer_loop() {
         if (ev.kind == EventKind::kDepthUpdate) {
           depth_generated.fetch_add(1, std::memory_order_relaxed);
           const uint32_t sid = sym * kStreamKinds + kDepthStream;
-          if (stream_subscribers[sid].load(std::memory_order_relaxed) > 0) {
+          // The skip-depth fault: this Binance diff is not sent (U/u gap); REST depth is unaffected.
+          bool skip_depth = cf.skip_depth_every > 0 && ++depth_ordinal[sym] % cf.skip_depth_every == 0;
+          if (!skip_depth && skip_depth_left[sym] > 0) {
+            --skip_depth_left[sym];
+            skip_depth = true;
+          } else if (!skip_depth && skip_depth_any > 0) {
+            --skip_depth_any;
+            skip_depth = true;
+          }
+          if (!skip_depth && stream_subscribers[sid].load(std::memory_order_relaxed) > 0) {
             const size_t off = batch.buf.size();
             append_depth_payload(batch.buf, spec.symbol, ev.depth, ev.event_time_ms);
             batch.add(sid, off);
           }
+          kraken_book_event(sym, ev.time_ms, batch);  // Kraken v1 book-N updates (kraken.cc)
+          coinbase_book_event(sym, ev.depth, ev.event_time_ms, batch);  // Coinbase l2update (coinbase_l2.cc)
           continue;
         }
         trades_generated.fetch_add(ev.trades.size(), std::memory_order_relaxed);
@@ -258,6 +274,7 @@ void Simulator::Impl::pacer_loop() {
             batch.add(ksid, off);
           }
         }
+        kraken_v2_trades(sym, ev.trades, trade_skip, trade_kraken_us, batch);  // Kraken v2 (kraken.cc)
         // Coinbase Exchange feed: one match per fill and its ticker twin (same trade_id and
         // sequence). Withheld fills are left out (the heartbeats' last_trade_id and REST still
         // show them); a malformed fault sends a truncated copy of the match first; outliers as
@@ -304,6 +321,8 @@ void Simulator::Impl::pacer_loop() {
             }
           }
         }
+        // Coinbase Advanced Trade market_trades: the order's fills newest first (coinbase_advanced.cc).
+        coinbase_advanced_trades(sym, ev.trades, trade_skip, trade_kraken_us, batch);
         // @aggTrade frames: withheld with any of their trades, late with their first late one.
         const uint32_t asid = sym * kStreamKinds + kAggStream;
         if (stream_subscribers[asid].load(std::memory_order_relaxed) > 0) {

@@ -70,8 +70,30 @@ RestReply Simulator::Impl::handle_rest(std::string_view method, std::string_view
   if (t.path == "/_sim/fault" && (method == "POST" || get)) return rest_fault(t);
   if (t.path == "/_sim/stats" && get) return rest_stats();
   if (t.path == "/0/public/Trades" && (get || method == "POST")) return rest_kraken_trades(t);
+  if (t.path == "/0/public/AssetPairs" && get) return rest_kraken_asset_pairs();  // kraken.cc
+  if (get && (t.path == "/products" || t.path == "/products/")) return rest_coinbase_products();
   if (get && t.path.rfind("/products/", 0) == 0) return rest_coinbase_trades(t);
   if (!get) return binance_error(405, -1000, "Method not allowed.");
+  if (t.path.rfind("/api/v3/", 0) == 0) {
+    // The REST limit faults (Binance's texts; Retry-After in seconds).
+    auto take = [](std::atomic<uint64_t>& left) {
+      uint64_t n = left.load();
+      while (n > 0 && !left.compare_exchange_weak(n, n - 1)) {
+      }
+      return n > 0;
+    };
+    const bool ban = take(rest_418_left);
+    if (ban || take(rest_429_left)) {
+      RestReply r = binance_error(ban ? 418 : 429, -1003,
+                                  ban ? "Way too much request weight used; IP banned until 1700000000000. Please use "
+                                        "WebSocket Streams for live updates to avoid bans."
+                                      : "Too much request weight used; current limit is 1200 request weight per 1 "
+                                        "MINUTE. Please use WebSocket Streams for live updates to avoid polling the "
+                                        "API.");
+      r.headers.emplace_back("Retry-After", std::to_string(rest_retry_after_s.load()));
+      return r;
+    }
+  }
   if (t.path == "/api/v3/ping") return {200, "{}"};
   if (t.path == "/api/v3/time") {
     RestReply r;
@@ -81,6 +103,7 @@ RestReply Simulator::Impl::handle_rest(std::string_view method, std::string_view
     return r;
   }
   if (t.path == "/api/v3/depth") return rest_depth(t);
+  if (t.path == "/api/v3/exchangeInfo") return rest_exchange_info(t);
   if (t.path == "/api/v3/aggTrades") return rest_agg_trades(t);
   if (t.path == "/api/v3/trades") return rest_trades(t, false);
   if (t.path == "/api/v3/historicalTrades") return rest_trades(t, true);
@@ -255,7 +278,9 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
     if (p.bad || p.value < 1 || p.value > 1000) return illegal_param("pct");
     pct = p.value;
   }
-  for (const char* name : {"drop", "drop_every", "stall_ms", "malformed", "skip_ids", "late_ms", "duplicate", "outlier"}) {
+  for (const char* name :
+       {"drop", "drop_every", "stall_ms", "malformed", "skip_ids", "late_ms", "duplicate", "outlier", "skip_depth",
+        "rest_429", "rest_418"}) {
     const IntParam p = int_param(t, name);
     if (p.bad) return illegal_param(name);
     if (!p.present) continue;
@@ -279,11 +304,18 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
       if (n == "late_ms") ctl_late.emplace_back(sym, p.value);
       if (n == "duplicate") ctl_duplicate.emplace_back(sym, static_cast<uint64_t>(p.value));
       if (n == "outlier") ctl_outlier.emplace_back(sym, static_cast<uint64_t>(p.value), pct);
+      if (n == "skip_depth") ctl_skip_depth.emplace_back(sym, static_cast<uint64_t>(p.value));
+      if (n == "rest_429" || n == "rest_418") {
+        const IntParam ra = int_param(t, "retry_after");
+        rest_retry_after_s.store(ra.present && !ra.bad && ra.value >= 0 ? ra.value : 1);
+        (n == "rest_418" ? rest_418_left : rest_429_left).fetch_add(static_cast<uint64_t>(p.value));
+      }
     }
   }
   if (!any) {
     return binance_error(400, -1102,
-                         "one of drop, drop_every, stall_ms, malformed, skip_ids, late_ms, duplicate, outlier is "
+                         "one of drop, drop_every, stall_ms, malformed, skip_ids, late_ms, duplicate, outlier, skip_depth, rest_429, "
+                         "rest_418 is "
                          "required");
   }
   signal_control();
@@ -395,6 +427,20 @@ void Simulator::inject_outlier(uint64_t n, int64_t pct, const std::string& symbo
   {
     std::lock_guard lk(impl_->ctl_mu);
     impl_->ctl_outlier.emplace_back(sym, n, pct);
+  }
+  impl_->signal_control();
+}
+
+void Simulator::inject_rest_limit(int status, uint64_t n, int64_t retry_after_s) {
+  impl_->rest_retry_after_s.store(retry_after_s);
+  (status == 418 ? impl_->rest_418_left : impl_->rest_429_left).fetch_add(n);
+}
+
+void Simulator::inject_skip_depth(uint64_t n, const std::string& symbol) {
+  const int sym = symbol.empty() ? -1 : impl_->symbol_index(symbol);
+  {
+    std::lock_guard lk(impl_->ctl_mu);
+    impl_->ctl_skip_depth.emplace_back(sym, n);
   }
   impl_->signal_control();
 }

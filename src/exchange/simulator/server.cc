@@ -81,10 +81,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const Target t = parse_target(std::string_view(req_.target().data(), req_.target().size()));
     bool combined = false;
     std::vector<std::string> streams;
-    if (t.path == "/kraken" || t.path == "/kraken/") {
+    if (t.path == "/v2" || t.path == "/kraken/v2") {  // Kraken WebSocket v2 (kraken.cc)
+      kraken_ = true;
+      kraken_v2_ = true;
+    } else if (t.path == "/kraken" || t.path == "/kraken/") {
       kraken_ = true;
     } else if (t.path == "/coinbase" || t.path == "/coinbase/") {
       coinbase_ = true;
+    } else if (t.path == "/coinbase-advanced" || t.path == "/coinbase-advanced/") {
+      coinbase_ = true;
+      coinbase_advanced_ = true;
     } else if (t.path == "/stream") {
       combined = true;
       if (auto it = t.query.find("streams"); it != t.query.end()) streams = split(it->second, '/');
@@ -117,7 +123,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     ws_.reset();
     if (ec) return;
     std::string leftover(static_cast<const char*>(buf_.data().data()), buf_.size());
-    accept_ws_session(sim_, std::move(sock_), combined_, std::move(leftover), streams_, kraken_, coinbase_);
+    accept_ws_session(sim_, std::move(sock_), combined_, std::move(leftover), streams_, kraken_, coinbase_,
+                      kraken_v2_, coinbase_advanced_);
   }
 
 
@@ -129,6 +136,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::vector<std::string> streams_;
   bool combined_ = false;
   bool kraken_ = false;
+  bool kraken_v2_ = false;
+  bool coinbase_advanced_ = false;
   bool coinbase_ = false;
 };
 
@@ -159,6 +168,19 @@ Status Simulator::Impl::start() {
     coinbase_products.push_back(coinbase_product_name(s.symbol));
     for (const char* ch : {"matches", "ticker", "heartbeat"}) {
       stream_names.push_back(std::string("coinbase:") + ch + ":" + coinbase_products.back());
+    }
+  }
+  kraken_book_base = stream_names.size();  // Kraken v1 book channels after every other stream
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (int depth : kKrakenDepths) stream_names.push_back("kraken:book-" + std::to_string(depth) + ":" + kraken_pairs[i]);
+    stream_names.push_back("kraken2:trade:" + kraken_v2_pair(kraken_pairs[i]));
+    for (int depth : kKrakenDepths) stream_names.push_back("kraken2:book-" + std::to_string(depth) + ":" + kraken_v2_pair(kraken_pairs[i]));
+  }
+  kraken_views.resize(specs.size());
+  coinbase_stream_base = stream_names.size();  // Coinbase level2 channels after every other stream
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (const char* ch : {"level2", "level2_batch", "advanced:market_trades", "advanced:level2", "advanced:heartbeats"}) {
+      stream_names.push_back(std::string("coinbase:") + ch + ":" + coinbase_products[i]);
     }
   }
   stream_subscribers = std::vector<std::atomic<int>>(stream_names.size());
@@ -247,7 +269,9 @@ void Simulator::stop() {
 uint16_t Simulator::port() const { return impl_->bound_port; }
 std::string Simulator::ws_url() const { return "ws://" + impl_->cfg.host + ":" + std::to_string(port()); }
 std::string Simulator::kraken_ws_url() const { return ws_url() + "/kraken"; }
+std::string Simulator::kraken_v2_ws_url() const { return ws_url() + "/v2"; }
 std::string Simulator::coinbase_ws_url() const { return ws_url() + "/coinbase"; }
+std::string Simulator::coinbase_advanced_ws_url() const { return ws_url() + "/coinbase-advanced"; }
 std::string Simulator::rest_url() const { return "http://" + impl_->cfg.host + ":" + std::to_string(port()); }
 const SimulatorConfig& Simulator::config() const { return impl_->cfg; }
 

@@ -24,9 +24,11 @@ struct Simulator::Impl::Io {
 // Io thread: turns a socket whose WebSocket handshake is done into a registered session
 // (`leftover`: bytes already read past the handshake; `url_streams`: streams named in the URL).
 // `kraken`: a Kraken v1 session (systemStatus on connect, subscribe events, heartbeats);
-// `coinbase`: a Coinbase Exchange feed session (subscribe / unsubscribe messages).
+// `coinbase`: a Coinbase Exchange feed session (subscribe / unsubscribe messages);
+// `kraken_v2` (with `kraken`): a Kraken WebSocket v2 session (status, method requests, heartbeats);
+// `coinbase_advanced` (with `coinbase`): a Coinbase Advanced Trade session (/coinbase-advanced).
 void accept_ws_session(Simulator::Impl& sim, boost::asio::ip::tcp::socket sock, bool combined,
                        std::string leftover, const std::vector<std::string>& url_streams, bool kraken = false,
-                       bool coinbase = false);
+                       bool coinbase = false, bool kraken_v2 = false, bool coinbase_advanced = false);
 
 }  // namespace tickflow::exchange::simulator

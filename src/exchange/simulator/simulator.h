@@ -11,7 +11,9 @@
 //        bodies ({"code":-1121,"msg":"Invalid symbol."}, HTTP 400).
 //   Test control: POST /_sim/fault?drop=1 | stall_ms=N | malformed=N[&kind=truncated|bad_price|zero_price]
 //        | skip_ids=N | late_ms=N | drop_every=N | duplicate=N | outlier=N[&pct=P]
-//        [&symbol=BTCUSDT for skip_ids/late_ms/duplicate/outlier];
+//        | skip_depth=N | rest_429=N | rest_418=N [&retry_after=S]
+//        [&symbol=BTCUSDT for skip_ids/late_ms/duplicate/outlier/skip_depth];
+//   REST GET /api/v3/exchangeInfo[?symbol=] (the simulator's symbols, Binance's JSON shape).
 //        GET /_sim/stats.
 // Every client sees the same market (broadcast from one pacer thread). Event content depends
 // only on (seed, symbols, start_ms, rate, max_trades); wall time only paces the sending: an event
@@ -25,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -52,6 +55,26 @@ struct Faults {
   // print for the quality checker's outlier test); the REST history keeps the true price.
   uint64_t outlier_every = 0;
   int64_t outlier_pct = 10;
+  // Every Nth Binance depthUpdate of each symbol is not sent on @depth@100ms (a U/u gap the
+  // client must resync from /api/v3/depth, which stays consistent with the model).
+  uint64_t skip_depth_every = 0;
+  // Every Nth Kraken v1 book update message (all pairs and depths, in market order) carries a
+  // corrupted checksum "c" (the levels are right): the client must resync that book.
+  uint64_t kraken_bad_checksum_every = 0;
+};
+
+// Kraken v1 book faults (Simulator::inject_kraken_book_fault).
+enum class KrakenBookFault : uint8_t {
+  kBadChecksum,  // the next update carries a wrong "c"
+  kDropUpdate,   // the next update is silently not sent (a later "c" reveals the divergence)
+};
+
+// A Kraken book channel's state as the simulator serves it: top levels as Kraken prints them
+// ("58729.40000", "0.45000000"), best first, and the checksum of the top 10.
+struct SimKrakenBook {
+  bool valid = false;  // false: no client subscribes a book of that pair
+  std::vector<std::pair<std::string, std::string>> bids, asks;
+  uint32_t checksum = 0;
 };
 
 // A trade as the Kraken protocol shows it.
@@ -118,7 +141,9 @@ class Simulator {
   std::string ws_url() const;    // "ws://127.0.0.1:PORT"
   std::string rest_url() const;  // "http://127.0.0.1:PORT" (Binance and Kraken REST)
   std::string kraken_ws_url() const;  // "ws://127.0.0.1:PORT/kraken" (Kraken v1)
+  std::string kraken_v2_ws_url() const;  // "ws://127.0.0.1:PORT/v2" (Kraken WebSocket v2)
   std::string coinbase_ws_url() const;  // "ws://127.0.0.1:PORT/coinbase" (Coinbase Exchange feed)
+  std::string coinbase_advanced_ws_url() const;  // "ws://127.0.0.1:PORT/coinbase-advanced" (Advanced Trade)
   SimulatorStats stats() const;
   const SimulatorConfig& config() const;
 
@@ -145,6 +170,17 @@ class Simulator {
   void inject_duplicate(uint64_t n, const std::string& symbol = "");
   // The next n trades (of `symbol`, or of any) and their aggTrades are sent pct % too high.
   void inject_outlier(uint64_t n, int64_t pct = 10, const std::string& symbol = "");
+  // The next n Binance depthUpdates (of `symbol`, or of any) are not sent (a U/u gap).
+  void inject_skip_depth(uint64_t n, const std::string& symbol = "");
+  // The next n Binance REST requests (/api/v3/*) answer `status` (429 rate limit or 418 IP ban)
+  // with Retry-After: retry_after_s and Binance's -1003 body.
+  void inject_rest_limit(int status, uint64_t n, int64_t retry_after_s = 1);
+  // The next n Kraken v1 book update messages (any pair / depth) get the fault.
+  void inject_kraken_book_fault(uint64_t n, KrakenBookFault kind = KrakenBookFault::kBadChecksum);
+  // The top `depth` levels of the pair's book as served to Kraken book subscribers (model
+  // symbol, "BTCUSD"), with the checksum of its top 10.
+  SimKrakenBook kraken_book(const std::string& symbol, int depth = 10) const;
+  uint64_t kraken_book_faults() const;  // book faults applied so far
 
   struct Impl;  // opaque (server.cc)
 

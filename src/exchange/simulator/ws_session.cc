@@ -24,8 +24,9 @@ using tcp = net::ip::tcp;
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(Simulator::Impl& sim, tcp::socket sock, bool combined, bool kraken, bool coinbase)
+  WsSession(Simulator::Impl& sim, tcp::socket sock, bool combined, bool kraken, bool coinbase, bool kraken_v2 = false)
       : sim_(sim), sock_(std::move(sock)), combined_(combined), kraken_(kraken), coinbase_(coinbase),
+        kraken_v2_(kraken_v2),
         subs_(sim.stream_names.size(), 0) {}
 
   // ---- called from the pacer (and io thread) under mu_ ----
@@ -37,7 +38,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   uint64_t frames_ = 0;
 
   bool subscribed(uint32_t stream) const { return subs_[stream] != 0; }
+  // A frame of a batch built before this session's book snapshot of the stream (Coinbase
+  // level2): the snapshot already holds it.
+  bool superseded(uint32_t stream, uint64_t batch_seq) const {
+    if (snapshot_at_.empty()) return false;
+    auto it = snapshot_at_.find(stream);
+    return it != snapshot_at_.end() && batch_seq <= it->second;
+  }
   bool combined() const { return combined_; }
+  bool coinbase_advanced_ = false;  // set before begin(): a Coinbase Advanced Trade session
+  uint64_t adv_seq_ = 0;            // under mu_: the last sequence_num sent (Advanced Trade)
 
   // io thread
   void begin(std::string leftover, const std::vector<std::string>& url_streams) {
@@ -45,6 +55,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (leftover.size() > rbuf_.size()) rbuf_.resize(leftover.size());
     std::memcpy(rbuf_.data(), leftover.data(), leftover.size());
     rlen_ = leftover.size();
+    if (kraken_ && kraken_v2_) {  // v2: the status channel's update on connect (docs' shape)
+      const uint64_t conn_id = 12393906104898154338ull ^ (sim_.connections_total.load() * 0x9E3779B97F4A7C15ull);
+      queue_text(R"({"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":)" +
+                 std::to_string(conn_id) + "}]}");
+      arm_heartbeat();
+      do_read();
+      return;
+    }
     if (kraken_) {
       // As the recording: {"connectionID":..,"event":"systemStatus","status":"online","version":"1.8.3"}
       const uint64_t conn_id = 13935949241502919679ull ^ (sim_.connections_total.load() * 0x9E3779B97F4A7C15ull);
@@ -55,6 +73,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       return;
     }
     if (coinbase_) {  // Coinbase sends nothing before the client's subscribe
+      if (coinbase_advanced_) arm_advanced_heartbeat();
       do_read();
       return;
     }
@@ -316,85 +335,28 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         idle = !self->order_.empty() && self->frames_ == self->heartbeat_frames_;
         self->heartbeat_frames_ = self->frames_;
       }
-      if (idle) self->queue_text(R"({"event":"heartbeat"})");
+      if (idle) self->queue_text(self->kraken_v2_ ? R"({"channel":"heartbeat"})" : R"({"event":"heartbeat"})");
       self->arm_heartbeat();
     });
   }
 
-  // Kraken v1 events: subscribe / unsubscribe (trade only), ping. Replies in Kraken's key
-  // order (alphabetical, as in testdata/exchanges/kraken).
+  // Kraken v1 events (kraken.cc builds the replies: subscriptionStatus acks / errors, book
+  // snapshots, pong); they go out before the first frame of the new channels (market lock held).
   void on_kraken_message(const std::string& text) {
-    auto error = [this](std::string_view msg) {
-      std::string r = "{\"errorMessage\":";
-      append_json_string(r, msg);
-      r += ",\"event\":\"error\",\"status\":\"error\"}";
-      queue_text(r);
-    };
-    simdjson::dom::element doc;
-    if (sim_.json.parse(text).get(doc) != simdjson::SUCCESS || !doc.is_object()) return error("Malformed request");
-    std::string_view event;
-    if (doc["event"].get_string().get(event) != simdjson::SUCCESS) return error("Malformed request");
-    std::string reqid;
-    int64_t rid = 0;
-    if (doc["reqid"].get_int64().get(rid) == simdjson::SUCCESS) {
-      reqid = ",\"reqid\":";
-      append_int(reqid, rid);
-    }
-    if (event == "ping") {
-      queue_text("{\"event\":\"pong\"" + reqid + "}");
-      return;
-    }
-    if (event != "subscribe" && event != "unsubscribe") return error("Unsupported event");
-    const bool sub = event == "subscribe";
-    std::string_view name;
-    if (doc["subscription"]["name"].get_string().get(name) != simdjson::SUCCESS) {
-      return error("Subscription name invalid");
-    }
-    simdjson::dom::array pairs;
-    if (doc["pair"].get_array().get(pairs) != simdjson::SUCCESS) return error("Pair field must be an array");
-    std::string replies;
-    std::vector<int> ids;
-    for (auto el : pairs) {
-      std::string_view pair;
-      if (el.get_string().get(pair) != simdjson::SUCCESS) return error("Pair field must be an array of strings");
-      const int sym = sim_.kraken_symbol(pair);
-      std::string r;
-      if (sym < 0 || name != "trade") {
-        r = "{\"errorMessage\":";
-        append_json_string(r, sym < 0 ? "Currency pair not supported " + std::string(pair)
-                                      : std::string("Subscription name invalid"));
-        r += ",\"event\":\"subscriptionStatus\",\"pair\":";
-        append_json_string(r, pair);
-        r += reqid + ",\"status\":\"error\",\"subscription\":{\"name\":";
-        append_json_string(r, name);
-        r += "}}";
-      } else {
-        r = "{\"channelID\":";
-        append_int(r, kKrakenChannelBase + sym);
-        r += ",\"channelName\":\"trade\",\"event\":\"subscriptionStatus\",\"pair\":";
-        append_json_string(r, pair);
-        r += reqid + ",\"status\":\"" + std::string(sub ? "subscribed" : "unsubscribed") +
-             "\",\"subscription\":{\"name\":\"trade\"}}";
-        ids.push_back(sym * kStreamKinds + kKrakenTradeStream);
-      }
-      append_ws_header(replies, 0x1, r.size());
-      replies += r;
-    }
     bool any = false;
-    {
-      // The replies go out before the first frame of the new channels.
+    sim_.kraken_request(text, kraken_v2_, [&](const KrakenRequest& req) {
+      std::string out;
+      for (const auto& r : req.replies) {
+        append_ws_header(out, 0x1, r.size());
+        out += r;
+      }
       std::lock_guard lk(mu_);
       if (closing_ || closed_) return;
-      pending_ += replies;
-      for (int sid : ids) {
-        if (sub) {
-          add_sub(sid);
-        } else {
-          remove_sub(sid);
-        }
-      }
+      pending_ += out;
+      for (int sid : req.add) add_sub(sid);
+      for (int sid : req.remove) remove_sub(sid);
       any = !order_.empty();
-    }
+    });
     kick();
     if (any) sim_.on_subscribed();
   }
@@ -413,9 +375,17 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       std::lock_guard lk(mu_);
       if (closing_ || closed_) return;
       if (req.replies.empty()) {
-        std::vector<int> new_matches;
+        std::vector<int> new_matches, new_books;
         for (int sid : req.add) {
-          if (!subs_[sid] && sid % kStreamKinds == kCoinbaseMatchStream) new_matches.push_back(sid / kStreamKinds);
+          int extra_kind = 0, extra_sym = 0;
+          if (sim_.coinbase_extra_stream(sid, extra_kind, extra_sym)) {
+            if (!subs_[sid]) {  // level2 / level2_batch: a snapshot of the book now (market_mu held)
+              new_books.push_back(extra_sym);
+              snapshot_at_[static_cast<uint32_t>(sid)] = sim_.batches_built;
+            }
+          } else if (!subs_[sid] && sid % kStreamKinds == kCoinbaseMatchStream) {
+            new_matches.push_back(sid / kStreamKinds);
+          }
           add_sub(sid);
         }
         for (int sid : req.remove) remove_sub(sid);
@@ -428,6 +398,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
           append_ws_header(out, 0x1, m.size());
           out += m;
         }
+        for (int sym : new_books) {
+          std::string m;
+          sim_.coinbase_l2_snapshot(sym, m);
+          append_ws_header(out, 0x1, m.size());
+          out += m;
+        }
       }
       pending_ += out;
       any = !order_.empty();
@@ -436,9 +412,77 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (any) sim_.on_subscribed();
   }
 
+  // Coinbase Advanced Trade: subscribe / unsubscribe (one channel per message) → an error, or the
+  // subscriptions message then a snapshot per newly subscribed market_trades / level2 stream,
+  // numbered with this session's sequence_num (coinbase_advanced.cc builds them).
+  void on_coinbase_advanced_message(const std::string& text) {
+    bool any = false;
+    sim_.coinbase_advanced_request(text, [&](const CoinbaseRequest& req) {
+      std::lock_guard lk(mu_);
+      if (closing_ || closed_) return;
+      std::string out;
+      for (const auto& r : req.replies) {  // errors: no sequence_num
+        append_ws_header(out, 0x1, r.size());
+        out += r;
+      }
+      if (req.replies.empty()) {
+        std::vector<std::pair<int, int>> snapshots;  // (kind, symbol)
+        for (int sid : req.add) {
+          int kind = 0, sym = 0;
+          if (!subs_[sid] && sim_.coinbase_extra_stream(sid, kind, sym) && kind != kCoinbaseAdvHeartbeats) {
+            snapshots.emplace_back(kind, sym);
+            if (kind == kCoinbaseAdvLevel2) snapshot_at_[static_cast<uint32_t>(sid)] = sim_.batches_built;
+          }
+          add_sub(sid);
+        }
+        for (int sid : req.remove) remove_sub(sid);
+        append_ws_with_sequence(out, sim_.coinbase_advanced_subscriptions(subs_), ++adv_seq_);
+        for (auto [kind, sym] : snapshots) {
+          std::string m;
+          sim_.coinbase_advanced_snapshot(kind, sym, m);
+          append_ws_with_sequence(out, m, ++adv_seq_);
+        }
+      }
+      pending_ += out;
+      any = !order_.empty();
+    });
+    kick();
+    if (any) sim_.on_subscribed();
+  }
+
+  // Advanced Trade heartbeats: one a second while any heartbeats stream is subscribed.
+  void arm_advanced_heartbeat() {
+    heartbeat_timer_.expires_after(std::chrono::milliseconds(kCoinbaseHeartbeatMs));
+    heartbeat_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->io_closed_) return;
+      {
+        std::lock_guard lk(self->mu_);
+        bool want = false;
+        for (int sid : self->order_) {
+          int kind = 0, sym = 0;
+          want = want || (self->sim_.coinbase_extra_stream(sid, kind, sym) && kind == kCoinbaseAdvHeartbeats);
+        }
+        if (want && !self->closing_ && !self->closed_) {
+          std::string m = R"({"channel":"heartbeats","client_id":"","timestamp":")";
+          append_iso8601_us(m, wall_ms() * 1000);
+          m += R"(","sequence_num":0,"events":[{"current_time":")";
+          append_iso8601_us(m, wall_ms() * 1000);
+          m += R"(","heartbeat_counter":")" + std::to_string(++self->adv_heartbeats_) + R"("}]})";
+          append_ws_with_sequence(self->pending_, m, ++self->adv_seq_);
+        }
+      }
+      self->kick();
+      self->arm_advanced_heartbeat();
+    });
+  }
+
   void on_message(const std::string& text) {
     if (kraken_) {
       on_kraken_message(text);
+      return;
+    }
+    if (coinbase_advanced_) {
+      on_coinbase_advanced_message(text);
       return;
     }
     if (coinbase_) {
@@ -540,7 +584,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   const bool combined_;
   const bool kraken_;
   const bool coinbase_;
+  const bool kraken_v2_;
   std::vector<uint8_t> subs_;  // under mu_
+  uint64_t adv_heartbeats_ = 0;  // under mu_: Advanced Trade heartbeat_counter
+  std::map<uint32_t, uint64_t> snapshot_at_;  // under mu_: stream → Impl::batches_built at its snapshot
   uint64_t heartbeat_frames_ = 0;  // under mu_: frames_ at the last heartbeat tick
   std::vector<int> order_;     // under mu_: subscription order for LIST_SUBSCRIPTIONS
   // io thread only
@@ -557,8 +604,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 };
 
 void accept_ws_session(Simulator::Impl& sim, tcp::socket sock, bool combined, std::string leftover,
-                       const std::vector<std::string>& url_streams, bool kraken, bool coinbase) {
-  auto ws = std::make_shared<WsSession>(sim, std::move(sock), combined, kraken, coinbase);
+                       const std::vector<std::string>& url_streams, bool kraken, bool coinbase, bool kraken_v2,
+                       bool coinbase_advanced) {
+  auto ws = std::make_shared<WsSession>(sim, std::move(sock), combined, kraken, coinbase, kraken_v2);
+  ws->coinbase_advanced_ = coinbase_advanced;
   {
     std::lock_guard lk(sim.sessions_mu);
     sim.sessions.push_back(ws);
@@ -604,12 +653,14 @@ void Simulator::Impl::deliver(const Batch& batch) {
       const bool was_empty = s->pending_.empty();
       std::string& out = s->pending_;
       for (const Frame& f : batch.frames) {
-        if (!s->subscribed(f.stream)) continue;
+        if (!s->subscribed(f.stream) || s->superseded(f.stream, batch.seq)) continue;
         const std::string_view payload(batch.buf.data() + f.off, f.len);
         if (s->combined()) {
           const std::string& name = stream_names[f.stream];
           append_ws_header(out, 0x1, 21 + name.size() + payload.size());
           append_combined(out, name, payload);
+        } else if (s->coinbase_advanced_) {
+          append_ws_with_sequence(out, payload, ++s->adv_seq_);
         } else {
           append_ws_header(out, 0x1, payload.size());
           out.append(payload);

@@ -90,6 +90,7 @@ CollectorConfig test_config() {
   c.ban_min_wait = 1 * kNsPerMs;
   c.rate_limit_default_wait = 1 * kNsPerMs;
   c.stale_timeout = 30 * kNsPerSec;
+  c.instruments = false;  // the scripted REST serves aggTrades only (instruments: collector_book_test.cc)
   return c;
 }
 

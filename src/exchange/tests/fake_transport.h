@@ -23,6 +23,9 @@ class FakeWs final : public transport::WsConnection {
     std::condition_variable cv;
     std::deque<std::pair<bool, std::string>> events;  // (is_disconnect, frame)
     std::vector<std::string> connect_urls;
+    std::vector<std::string> sent;  // text frames sent by the client, in order
+    // Per entry of `sent`: when (steady clock) and on which connection (1-based).
+    std::vector<std::pair<std::chrono::steady_clock::time_point, size_t>> sent_meta;
     int fail_connects = 0;
     bool open = false;
     bool shut = false;
@@ -62,7 +65,12 @@ class FakeWs final : public transport::WsConnection {
     return std::string_view(current_);
   }
 
-  Status send_text(std::string_view) override { return Status::ok(); }
+  Status send_text(std::string_view text) override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->sent.emplace_back(text);
+    s_->sent_meta.emplace_back(std::chrono::steady_clock::now(), s_->connect_urls.size());
+    return Status::ok();
+  }
 
   void close() override {
     std::lock_guard<std::mutex> lock(s_->mu);
@@ -95,6 +103,14 @@ class WsScript {
   std::vector<std::string> connect_urls() const {
     std::lock_guard<std::mutex> lock(s_->mu);
     return s_->connect_urls;
+  }
+  std::vector<std::string> sent() const {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    return s_->sent;
+  }
+  std::vector<std::pair<std::chrono::steady_clock::time_point, size_t>> sent_meta() const {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    return s_->sent_meta;
   }
   size_t pending() const {
     std::lock_guard<std::mutex> lock(s_->mu);

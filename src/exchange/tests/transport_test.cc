@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -208,6 +210,101 @@ TEST_F(TransportTlsTest, CloseFromAnotherThreadUnblocksARead) {
   EXPECT_FALSE(r.is_ok());
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
   EXPECT_EQ(ws->connect(*parse_url(base("wss", "localhost") + "/"), kNsPerSec).code(), ErrorCode::kCancelled);
+}
+
+// Plain WS server for the keep-alive tests: accepts one client, sends nothing; `answer` = it
+// keeps reading (so Beast answers the client's pings with pongs), else it holds the socket open
+// and never reads (a stalled peer: pings go unanswered). Counts the pings it received.
+class QuietWsServer {
+ public:
+  explicit QuietWsServer(bool answer) : answer_(answer) {
+    acceptor_.open(tcp::v4());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind({net::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] {
+      beast::error_code ec;
+      tcp::socket sock(ioc_);
+      acceptor_.accept(sock, ec);
+      if (ec) return;
+      websocket::stream<tcp::socket> ws(std::move(sock));
+      ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::ping) pings_.fetch_add(1);
+      });
+      ws.accept(ec);
+      if (ec) return;
+      accepted_.store(true);
+      if (answer_) {
+        beast::flat_buffer in;
+        ws.read(in, ec);  // until the client goes away; pings are answered meanwhile
+      } else {
+        std::unique_lock<std::mutex> lock(mu_);  // never reads: no pong
+        cv_.wait(lock, [this] { return stop_.load(); });
+      }
+    });
+  }
+  ~QuietWsServer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_.store(true);
+    }
+    cv_.notify_all();
+    beast::error_code ec;
+    acceptor_.close(ec);
+    thread_.join();
+  }
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
+  int pings() const { return pings_.load(); }
+
+ private:
+  const bool answer_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_{ioc_};
+  uint16_t port_ = 0;
+  std::atomic<int> pings_{0};
+  std::atomic<bool> accepted_{false}, stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
+};
+
+TEST(TransportTest, PingsKeepAQuietButHealthyConnectionOpen) {
+  QuietWsServer server(/*answer=*/true);
+  WsOptions opts;
+  opts.ping_interval = 100 * kNsPerMs;
+  auto ws = make_ws_connection(opts);
+  ASSERT_TRUE(ws->connect(*parse_url(server.url()), 5 * kNsPerSec).is_ok());
+  // No frame ever comes; the client pings every 100 ms of silence and the pongs keep it alive.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (server.pings() < 5 && std::chrono::steady_clock::now() < deadline) {
+    auto r = ws->read_frame(50 * kNsPerMs);
+    ASSERT_FALSE(r.is_ok());
+    ASSERT_EQ(r.status().message(), "timeout") << "a healthy quiet connection was dropped";
+    ASSERT_TRUE(ws->is_open());
+  }
+  EXPECT_GE(server.pings(), 5);
+  ws->close();
+}
+
+TEST(TransportTest, AStalledPeerThatNeverAnswersPingsIsDetected) {
+  QuietWsServer server(/*answer=*/false);
+  WsOptions opts;
+  opts.ping_interval = 100 * kNsPerMs;
+  auto ws = make_ws_connection(opts);
+  ASSERT_TRUE(ws->connect(*parse_url(server.url()), 5 * kNsPerSec).is_ok());
+  const auto started = std::chrono::steady_clock::now();
+  Result<std::string_view> r = Status::unavailable("timeout");
+  while (!r.is_ok() && r.status().message() == "timeout" &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(30)) {
+    r = ws->read_frame(50 * kNsPerMs);
+  }
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message(), "timeout") << "no pong for 2 ping intervals must fail the read";
+  EXPECT_NE(r.status().message().find("websocket read"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(ws->is_open());
+  // Detected after about two ping intervals (one to send the ping, one to wait for the pong).
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
 TEST(TransportTest, ConnectToAClosedPortFailsRetryably) {

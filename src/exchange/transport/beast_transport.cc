@@ -265,8 +265,18 @@ class BeastWsConnection final : public WsConnection {
       req.set(http::field::user_agent, "tickflow/0.1");
     }));
     const std::string host = url.host_header();
-    return io_.run([&](auto h) { ws.async_handshake(host, url.target, std::move(h)); },
-                   [&] { abort_socket(); }, deadline);
+    ErrorCode ec = io_.run([&](auto h) { ws.async_handshake(host, url.target, std::move(h)); },
+                           [&] { abort_socket(); }, deadline);
+    if (!ec && options_.ping_interval > 0) {
+      // Beast's keep-alive: a ping after half the idle timeout without data, the read fails
+      // with a timeout when the other half passes without anything (pong included).
+      websocket::stream_base::timeout t;
+      t.handshake_timeout = websocket::stream_base::none();
+      t.idle_timeout = std::chrono::nanoseconds(2 * options_.ping_interval);
+      t.keep_alive_pings = true;
+      ws.set_option(t);
+    }
+    return ec;
   }
 
   // Closes the TCP socket under whatever stream is active; pending operations complete with

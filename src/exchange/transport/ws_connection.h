@@ -41,6 +41,12 @@ class WsConnection {
 struct WsOptions {
   size_t max_message_bytes = 64 * 1024 * 1024;  // "big read limit"
   DurationNs write_timeout = 10 * kNsPerSec;
+  // Keep-alive: after this long without receiving anything the client sends a WebSocket ping;
+  // when nothing (no pong, no frame) arrives for another ping_interval the connection is dead:
+  // the pending read_frame() fails (kUnavailable, "websocket read: ...timeout"). So a stalled
+  // peer is detected within 2 × ping_interval, and a quiet but healthy one (it answers pings)
+  // is never dropped. 0 = no pings.
+  DurationNs ping_interval = 30 * kNsPerSec;
   // CA file/dir to trust in addition to the system store (tests); empty = system store only.
   std::string extra_ca_file;
 };

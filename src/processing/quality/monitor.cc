@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/codec.h"
 #include "core/record_scan.h"
 #include "core/topics.h"
 #include "observability/metrics.h"
@@ -112,6 +113,21 @@ Status QualityMonitor::open() {
     read_pos_[static_cast<size_t>(p)] = *off;
   }
   committed_pos_ = read_pos_;
+  if (!bus_.topic(topics::kRawOrderbook).is_ok()) {
+    TICKFLOW_RETURN_IF_ERROR(bus_.create_topic({std::string(topics::kRawOrderbook),
+                                                default_partitions(topics::kRawOrderbook),
+                                                default_retention(topics::kRawOrderbook)}));
+  }
+  auto books = bus_.topic(topics::kRawOrderbook);
+  if (!books) return books.status();
+  book_pos_.assign(static_cast<size_t>(books->partitions), 0);
+  for (int32_t p = 0; p < books->partitions; ++p) {
+    auto off = config_.from_committed ? bus_.committed_offset(config_.group, topics::kRawOrderbook, p)
+                                      : bus_.end_offset(topics::kRawOrderbook, p);
+    if (!off) return off.status();
+    book_pos_[static_cast<size_t>(p)] = *off;
+  }
+  book_committed_pos_ = book_pos_;
   last_frames_.assign(kExchangeCount, 0);
   const TimestampNs now = clock_.now_ns();
   last_tick_ = now;
@@ -144,7 +160,7 @@ Status QualityMonitor::start() {
   // failed read is retried every tick_interval (the score keeps its last window meanwhile).
   loop_.start({.thread_name = "tf-quality",
                .background = true,
-               .topics = {std::string(topics::kRawMarketData)},
+               .topics = {std::string(topics::kRawMarketData), std::string(topics::kRawOrderbook)},
                .max_batch = config_.max_batch,
                .min_step_interval = config_.min_step_interval,
                .idle_wait = std::min(config_.tick_interval, kMaxIdleWait),
@@ -190,7 +206,8 @@ Result<size_t> QualityMonitor::step() {
       for (const bus::Record& rec : recs_) {
         // Into a reused Trade, without a protobuf message: no allocation per record.
         if (!codec::decode_trade_into(rec.value, trade_).is_ok() || trade_.symbol.empty()) {
-          ++undecodable;  // the candle processor dead-letters these
+          // The candle processor dead-letters these; a misrouted book snapshot is just skipped.
+          if (codec::peek_kind(rec.value) != codec::RecordKind::kBook) ++undecodable;
           continue;
         }
         checker_->on_trade(trade_, now);
@@ -203,6 +220,11 @@ Result<size_t> QualityMonitor::step() {
     pos = recs_.back().offset + 1;
     consumed += recs_.size();
     budget -= std::min(budget, recs_.size());
+  }
+  if (read_status.is_ok() && budget > 0) {
+    auto books = step_books(budget);
+    if (books) consumed += *books;
+    else read_status = books.status();
   }
   const TimestampNs now = clock_.now_ns();
   if (now - last_tick_ >= config_.tick_interval) {
@@ -247,16 +269,19 @@ void QualityMonitor::do_tick(TimestampNs now) {
     probe_.age->Add(labels).Set(static_cast<double>(std::max<DurationNs>(0, now - last)) / 1e9);
   }
   // Positions of the group (offsets only): lag tooling sees how far the monitor is.
-  bool moved = false;
-  for (size_t p = 0; p < read_pos_.size(); ++p) moved = moved || read_pos_[p] != committed_pos_[p];
+  bool moved = read_pos_ != committed_pos_ || book_pos_ != book_committed_pos_;
   if (moved) {
     auto txn = bus_.begin();
     for (size_t p = 0; p < read_pos_.size(); ++p)
       if (read_pos_[p] != committed_pos_[p])
         txn->commit_offset(config_.group, topics::kRawMarketData, static_cast<int32_t>(p), read_pos_[p]);
+    for (size_t p = 0; p < book_pos_.size(); ++p)
+      if (book_pos_[p] != book_committed_pos_[p])
+        txn->commit_offset(config_.group, topics::kRawOrderbook, static_cast<int32_t>(p), book_pos_[p]);
     Status s = txn->commit();
     if (s.is_ok()) {
       committed_pos_ = read_pos_;
+      book_committed_pos_ = book_pos_;
     } else {
       spdlog::warn("quality: committing read positions failed (measurement continues): {}", s.to_string());
     }
@@ -311,6 +336,43 @@ ComponentHealth QualityMonitor::health() const {
 QualityMonitorStats QualityMonitor::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+Result<size_t> QualityMonitor::step_books(size_t budget) {
+  size_t consumed = 0;
+  for (size_t p = 0; p < book_pos_.size() && budget > 0; ++p) {
+    auto& pos = book_pos_[p];
+    const auto partition = static_cast<int32_t>(p);
+    auto end = bus_.end_offset(topics::kRawOrderbook, partition);
+    if (end.is_ok() && *end <= pos) continue;
+    recs_.clear();
+    TICKFLOW_RETURN_IF_ERROR(bus_.read(topics::kRawOrderbook, partition, pos, budget, recs_));
+    if (recs_.empty()) continue;
+    const TimestampNs now = clock_.now_ns();
+    uint64_t checked = 0, crossed = 0, undecodable = 0;
+    {
+      std::lock_guard lock(mu_);
+      for (const bus::Record& rec : recs_) {
+        auto book = codec::decode_book(rec.value);
+        if (!book || book->symbol.empty()) {
+          ++undecodable;
+          continue;
+        }
+        const Decimal bid = book->bids.empty() ? Decimal() : book->bids.front().price;
+        const Decimal ask = book->asks.empty() ? Decimal() : book->asks.front().price;
+        if (checker_->on_book_top(book->exchange, book->symbol, bid, ask, now)) ++crossed;
+        ++checked;
+      }
+      stats_.records += recs_.size();
+      stats_.book_snapshots += checked;
+      stats_.crossed_books += crossed;
+      stats_.undecodable += undecodable;
+    }
+    pos = recs_.back().offset + 1;
+    consumed += recs_.size();
+    budget -= std::min(budget, recs_.size());
+  }
+  return consumed;
 }
 
 void QualityMonitor::on_book_top(Exchange e, std::string_view symbol, const Decimal& bid, const Decimal& ask) {

@@ -2,6 +2,11 @@
 // feeds a QualityChecker, exports the quality metrics and offers thread-safe snapshots to the
 // alert engine (snapshot()) and to GET /quality (report()).
 //
+// Order books: the monitor also reads the collectors' book snapshots from raw.orderbook (same
+// start rule and group) and hands each one's best bid / ask to the checker (on_book_top): a
+// crossed snapshot counts as a crossed_book finding of its feed and series, which lowers the
+// score and shows in tickflow_quality_events_total{check="crossed_book"}.
+//
 // Quality is a measurement of the live stream, not a derived record: the monitor keeps its
 // state in memory and by default starts reading at the END of every partition (a restart
 // measures from then on; replaying the backlog with today's clock would misjudge staleness).
@@ -70,6 +75,8 @@ struct QualityMonitorStats {
   uint64_t trades = 0;
   uint64_t undecodable = 0;
   uint64_t ticks = 0;
+  uint64_t book_snapshots = 0;  // raw.orderbook snapshots checked
+  uint64_t crossed_books = 0;   // of which crossed
 };
 
 class QualityMonitor {
@@ -79,7 +86,7 @@ class QualityMonitor {
   QualityMonitor(const QualityMonitor&) = delete;
   QualityMonitor& operator=(const QualityMonitor&) = delete;
 
-  // Validates the config, creates raw.market-data if missing, positions the reader and starts
+  // Validates the config, creates raw.market-data and raw.orderbook if missing, positions the reader and starts
   // the worker thread. Errors name the config key or carry the bus error.
   Status start();
   void stop();
@@ -95,7 +102,7 @@ class QualityMonitor {
   ComponentHealth health() const;
   QualityMonitorStats stats() const;
 
-  // Book tops from an order-book stage (not wired yet: books arrive with another issue).
+  // A book top from elsewhere (the monitor reads raw.orderbook itself).
   void on_book_top(Exchange e, std::string_view symbol, const Decimal& bid, const Decimal& ask);
 
  private:
@@ -103,6 +110,8 @@ class QualityMonitor {
 
   Status open();
   Result<size_t> step();
+  // Reads raw.orderbook with up to `budget` records; returns the records consumed.
+  Result<size_t> step_books(size_t budget);
   void do_tick(TimestampNs now);
 
   bus::EventBus& bus_;
@@ -119,6 +128,8 @@ class QualityMonitor {
   std::vector<uint64_t> last_frames_;
   std::vector<bus::Record> recs_;
   Trade trade_;  // decoded in place, record after record
+  std::vector<int64_t> book_pos_;            // raw.orderbook read positions
+  std::vector<int64_t> book_committed_pos_;
 
   mutable std::mutex mu_;  // guards everything below
   std::unique_ptr<QualityChecker> checker_;

@@ -9,6 +9,7 @@
 #include "serving/subscriptions_routes.h"
 #include "bus/testing/in_memory_bus.h"
 #include "serving/tests/fakes.h"
+#include "serving/book_routes.h"
 #include "serving/trades_routes.h"
 
 namespace tickflow::serving {
@@ -211,7 +212,8 @@ TEST_F(ApiTest, OpenApiDocumentIsValidJsonDescribingEveryRoute) {
   simdjson::dom::object paths;
   ASSERT_EQ(doc["paths"].get(paths), simdjson::SUCCESS);
   for (const char* route : {"/ohlcv/{exchange}/{symbol}/{timeframe}", "/ws/ohlcv/{exchange}/{symbol}/{timeframe}",
-                            "/health", "/metrics", "/openapi.json"}) {
+                            "/health", "/metrics", "/openapi.json", "/orderbook/{exchange}/{symbol}",
+                            "/orderbook/{exchange}/{symbol}/latest"}) {
     simdjson::dom::element e;
     EXPECT_EQ(paths[route].get(e), simdjson::SUCCESS) << route;
   }
@@ -221,6 +223,7 @@ TEST_F(ApiTest, OpenApiDocumentIsValidJsonDescribingEveryRoute) {
   with_modules.modules.push_back(std::make_shared<LatestRoute>(nullptr, store_));
   with_modules.modules.push_back(std::make_shared<QualityRoutes>(QualityRoutesOptions{}));
   with_modules.modules.push_back(std::make_shared<TradesRoutes>(nullptr));
+  with_modules.modules.push_back(std::make_shared<BookRoutes>(nullptr));
   bus::testing::InMemoryBus subscriptions_bus(bus::testing::InMemoryBus::InitialTopics::kDefault);
   delivery::SubscriptionStore subscriptions(subscriptions_bus, std::string(topics::kProcessedAlerts));
   with_modules.modules.push_back(std::make_shared<SubscriptionRoutes>(subscriptions));

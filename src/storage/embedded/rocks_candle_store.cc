@@ -28,6 +28,7 @@ constexpr const char* kCfCandles = "candles";
 constexpr const char* kCfSeries = "series";
 constexpr const char* kCfPositions = "positions";
 constexpr const char* kCfIndicators = "indicators";
+constexpr const char* kCfBooks = "books";
 
 // Signed times sort correctly as unsigned big-endian once the sign bit is flipped.
 void put_time(std::string& out, TimestampNs t) {
@@ -142,6 +143,8 @@ Result<std::unique_ptr<RocksCandleStore>> RocksCandleStore::open(const RocksStor
       return Status::invalid_argument("store.retention." + label + ": must be positive");
     store->retention_[tf->duration_ns()] = keep;
   }
+  if (options.retention.orderbook <= 0)
+    return Status::invalid_argument("storage.orderbook_retention: must be positive");
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec)
@@ -161,13 +164,15 @@ Result<std::unique_ptr<RocksCandleStore>> RocksCandleStore::open(const RocksStor
                                                       {kCfCandles, candles},
                                                       {kCfSeries, small},
                                                       {kCfPositions, small},
-                                                      {kCfIndicators, candles}};
+                                                      {kCfIndicators, candles},
+                                                      {kCfBooks, candles}};
   rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, cfs, &store->handles_, &store->db_);
   if (!s.ok()) return rocks::open_error(s, "store", options.path);
   store->cf_candles_ = store->handles_[1];
   store->cf_series_ = store->handles_[2];
   store->cf_positions_ = store->handles_[3];
   store->cf_indicators_ = store->handles_[4];
+  store->cf_books_ = store->handles_[5];
   return store;
 }
 
@@ -435,7 +440,9 @@ Result<int64_t> RocksCandleStore::enforce_retention(TimestampNs now) {
     removed += n;
   }
   StoreProbe::get().retention_deleted.Increment(static_cast<double>(removed));
-  return removed;
+  auto books = enforce_book_retention(now);
+  if (!books) return books.status();
+  return removed + *books;
 }
 
 }  // namespace tickflow::storage::embedded

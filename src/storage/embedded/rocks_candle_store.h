@@ -9,6 +9,9 @@
 //   offset)
 //   indicators u8(exchange) symbol \0 be64(timeframe ns) be64(open_time ^ sign) →
 //   codec::encode_indicators bytes (closed candles only; highest candle_revision kept)
+//   books      u8(exchange) symbol \0 be64(time() ^ sign)                          →
+//   codec::encode_book bytes (order-book snapshots, storage/book_store.h; first one of a key
+//   kept; retention RetentionConfig::orderbook). Methods in rocks_book_store.cc.
 //
 // write() is ONE rocksdb::WriteBatch holding the upserts, the series counts and the consumer
 // positions (WAL on), so rows and positions are atomic across a crash. Per (series, open_time)
@@ -26,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/book_store.h"
 #include "storage/candle_store.h"
 #include "storage/retention.h"
 
@@ -42,7 +46,7 @@ struct RocksStoreOptions {
   RetentionConfig retention;
 };
 
-class RocksCandleStore final : public CandleStore {
+class RocksCandleStore final : public CandleStore, public BookStore {
  public:
   // Errors: a DB held by another live process ("... is in use by another tickflow process"),
   // a bad retention label (names store.retention.<label>), I/O errors.
@@ -64,7 +68,15 @@ class RocksCandleStore final : public CandleStore {
   Result<std::vector<SeriesInfo>> list_series() const override;
   Result<int64_t> enforce_retention(TimestampNs now) override;
 
+  BookStore* books() override { return this; }
+  Status write_books(const std::vector<BookSnapshot>& snapshots,
+                     const std::vector<ConsumerPosition>& positions) override;
+  Result<std::vector<BookSnapshot>> query_books(const BookQuery& q) const override;
+
  private:
+  // Removes book snapshots older than now - retention.orderbook (requires write_mu_).
+  Result<int64_t> enforce_book_retention(TimestampNs now);
+
   explicit RocksCandleStore(RocksStoreOptions options);
 
   RocksStoreOptions options_;
@@ -75,6 +87,7 @@ class RocksCandleStore final : public CandleStore {
   rocksdb::ColumnFamilyHandle* cf_series_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_positions_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_indicators_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_books_ = nullptr;
   std::mutex write_mu_;  // serializes read-modify-write upserts and retention
 };
 

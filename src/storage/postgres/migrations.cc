@@ -173,11 +173,24 @@ ALTER TABLE trades DROP CONSTRAINT trades_identity;
 ALTER TABLE trades ADD CONSTRAINT trades_identity UNIQUE (exchange, symbol, time, trade_id, aggregated);
 )";
 
+// Order-book snapshots (storage/book_store.h): the columns of BookSnapshotEvent the initial
+// table lacks (exact nanosecond times next to `time`), and an index for retention by time.
+constexpr const char* kOrderbookColumns = R"(
+ALTER TABLE orderbook_snapshots
+  ADD COLUMN IF NOT EXISTS exchange_symbol text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS depth integer NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS crossed boolean NOT NULL DEFAULT false,
+  ADD COLUMN IF NOT EXISTS ts_event_ns bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS ts_recv_ns bigint NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS orderbook_snapshots_by_time ON orderbook_snapshots (time);
+)";
+
 std::vector<Migration> store_migrations(bool timescale) {
   std::vector<Migration> out;
   out.push_back({1, "initial schema", timescale ? timescale_schema() : native_schema(), true});
   if (timescale) out.push_back({2, "continuous aggregates from 1m", timescale_caggs(), false});
   if (!timescale) out.push_back({3, "trades: one index for identity and range reads", kTradesOneIndex, true});
+  out.push_back({4, "orderbook_snapshots: snapshot columns and time index", kOrderbookColumns, true});
   return out;
 }
 

@@ -64,6 +64,8 @@ Result<std::unique_ptr<PgCandleStore>> PgCandleStore::open(const PgStoreOptions&
     if (keep <= 0) return Status::invalid_argument("store.retention." + label + ": must be positive");
     store->retention_[tf->duration_ns()] = keep;
   }
+  if (options.retention.orderbook <= 0)
+    return Status::invalid_argument("storage.orderbook_retention: must be positive");
   Status st = store->ensure_ready();
   if (!st) {
     if (!st.retryable()) return st;  // a failing migration or a bad schema stops the service
@@ -604,6 +606,9 @@ Result<int64_t> PgCandleStore::enforce_retention(TimestampNs now) {
     }
     TICKFLOW_RETURN_IF_ERROR(ensure_partitions(**conn, ohlcv, days));
   }
+  auto books = enforce_book_retention(**conn, now);
+  if (!books) return books.status();
+  removed += *books;
   PgProbe::get().retention_deleted.Increment(static_cast<double>(removed));
   return removed;
 }

@@ -20,6 +20,9 @@
 // ON CONFLICT DO NOTHING). Per (series, open_time) the highest Candle::precedence() wins, an
 // equal one replaces, a lower one is ignored — same contract as the embedded store.
 //
+// Order books (pg_books.cc): orderbook_snapshots, identity (exchange, symbol, time), replays
+// ignored; retention DELETE by time (RetentionConfig::orderbook).
+//
 // Retention (enforce_retention): native → DROP the partitions whose whole range is older than
 // the timeframe's retention (so rows can outlive the retention by up to one partition width);
 // TimescaleDB → DELETE by timeframe and time.
@@ -45,6 +48,7 @@
 
 #include "core/health.h"
 #include "storage/alert_store.h"
+#include "storage/book_store.h"
 #include "storage/candle_store.h"
 #include "storage/postgres/migrations.h"
 #include "storage/postgres/pool.h"
@@ -70,7 +74,7 @@ struct PgStoreOptions {
   bool probe_stored_keys = true;
 };
 
-class PgCandleStore final : public CandleStore, public TradeStore, public AlertStore {
+class PgCandleStore final : public CandleStore, public TradeStore, public AlertStore, public BookStore {
  public:
   static Result<std::unique_ptr<PgCandleStore>> open(const PgStoreOptions& options);
   ~PgCandleStore() override;
@@ -101,6 +105,13 @@ class PgCandleStore final : public CandleStore, public TradeStore, public AlertS
   Status write_alerts(const std::vector<Alert>& alerts,
                       const std::vector<ConsumerPosition>& positions) override;
 
+  BookStore* books() override { return this; }
+  // pg_books.cc: COPY into a staging table, INSERT ... ON CONFLICT DO NOTHING into
+  // orderbook_snapshots, positions, one transaction.
+  Status write_books(const std::vector<BookSnapshot>& snapshots,
+                     const std::vector<ConsumerPosition>& positions) override;
+  Result<std::vector<BookSnapshot>> query_books(const BookQuery& q) const override;
+
   // "timescaledb 2.14.2" or "postgresql 15.4, native partitioning" ("" before the first
   // successful connection).
   std::string flavour() const;
@@ -120,6 +131,8 @@ class PgCandleStore final : public CandleStore, public TradeStore, public AlertS
   Status ensure_partitions(PgConnection& conn, const std::set<std::pair<std::string, TimestampNs>>& ohlcv,
                            const std::set<TimestampNs>& trade_days) const;
   Status upsert_positions(PgConnection& conn, const std::vector<ConsumerPosition>& positions) const;
+  // DELETE of the book snapshots older than now - retention.orderbook (pg_books.cc).
+  Result<int64_t> enforce_book_retention(PgConnection& conn, TimestampNs now) const;
   // Runs BEGIN; COPY data into a temp staging table; the statements; COMMIT (ROLLBACK on error).
   Status staged_transaction(PgConnection& conn, uint32_t stage_flag, const std::string& create_stage,
                             const std::string& copy_sql, const std::string& data,

@@ -263,6 +263,7 @@ TEST(CoinbaseCollectorSimulatorTest, UnknownProductIsSurfacedWithCoinbasesText) 
   bus::testing::InMemoryBus bus;
   auto config = config_for(sim);
   config.symbols = {"BTC-USD", "FOO-USD"};
+  config.resolve_products = false;  // so that Coinbase itself answers (the resolution: products test)
   Collector collector(config, bus, SystemClock::instance());
   ASSERT_TRUE(collector.start().is_ok());
   ASSERT_TRUE(bus.wait_until([&] { return collector.stats().exchange_errors >= 1; }, std::chrono::seconds(30)));

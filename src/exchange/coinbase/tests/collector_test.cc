@@ -96,6 +96,7 @@ CollectorConfig test_config() {
   c.backoff.max_delay = 5 * kNsPerMs;
   c.backoff.breaker_cooldown = 5 * kNsPerMs;
   c.backfill_limit = 3;  // several pages per hole
+  c.resolve_products = false;  // the fakes serve trades only (products: collector_book_test.cc)
   return c;
 }
 

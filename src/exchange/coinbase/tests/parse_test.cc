@@ -349,5 +349,72 @@ TEST(CoinbaseParse, EveryTruncationOfRecordedFramesIsAnErrorNeverACrash) {
   }
 }
 
+// The hand-written match fast path (parse_fast.cc) and the simdjson path agree on every recorded
+// frame and on mutations of every recorded match (each truncation, each byte replaced by a
+// character that matters to JSON or to the fast path), field by field or error reason.
+std::string describe(const Status& st, std::string_view reason, const ParsedMessage& m) {
+  if (!st.is_ok()) return "error " + std::string(reason);
+  const Trade& t = m.trade;
+  return std::string(message_kind_name(m.kind)) + " " + m.product_id + " seq=" + std::to_string(m.sequence) +
+         " time=" + std::to_string(m.time) + " id=" + std::to_string(t.trade_id) + "/" +
+         std::to_string(t.first_trade_id) + "/" + std::to_string(t.last_trade_id) + " p=" + t.price.to_string() +
+         " q=" + t.quantity.to_string() + " side=" + std::string(side_name(t.taker_side)) + " ex=" +
+         std::to_string(static_cast<int>(t.exchange)) + " sym=" + t.symbol + "/" + t.exchange_symbol +
+         " ts=" + std::to_string(t.ts_event) + "/" + std::to_string(t.ts_recv) + " agg=" +
+         std::to_string(t.aggregated) + " changes=" + std::to_string(m.changes.size());
+}
+
+TEST(CoinbaseParse, FastPathGivesTheSameResultsAsSimdjson) {
+  FrameParser fast, slow;
+  slow.set_fast_path(false);
+  ParsedMessage a, b;
+  size_t compared = 0, matches = 0;
+  auto same = [&](const std::string& f) {
+    const Status sa = fast.parse(f, 42, a);
+    const Status sb = slow.parse(f, 42, b);
+    ASSERT_EQ(describe(sa, fast.error_reason(), a), describe(sb, slow.error_reason(), b)) << f;
+    ++compared;
+  };
+  std::vector<std::string> match_frames;
+  for (const Recorded& r : recording()) {
+    same(r.raw);
+    if (r.raw.rfind(R"({"type":"match")", 0) == 0 || r.raw.rfind(R"({"type":"last_match")", 0) == 0) {
+      match_frames.push_back(r.raw);
+    }
+  }
+  ASSERT_EQ(match_frames.size(), 46u);
+  for (const std::string& f : match_frames) {
+    ++matches;
+    for (size_t n = 0; n < f.size(); ++n) same(f.substr(0, n));
+    for (size_t i = 0; i < f.size(); ++i) {
+      for (char ch : {'"', '\\', ' ', '0', '9', '-', '.', 'x', '}', ',', '\x01', '\xc3'}) {
+        std::string g = f;
+        g[i] = ch;
+        same(g);
+      }
+    }
+  }
+  // Edge cases around what the fast path accepts.
+  const std::string base = match_frames.front();
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {R"("trade_id":)", R"("trade_id":0)"},           // leading zero
+           {R"("size":")", R"("size":"-)"},                 // negative size
+           {R"("price":")", R"("price":"0)"},               // leading zero price (valid decimal)
+           {R"("side":")", R"("side":"B)"},                 // bad side
+           {R"("time":")", R"("time":"x)"},                 // bad time
+           {R"("product_id":")", R"("product_id":"a)"}}) {  // lower case product
+    std::string g = base;
+    g.replace(g.find(from), from.size(), to);
+    same(g);
+  }
+  same(base + " ");
+  same(" " + base);
+  std::string big = base;
+  big.replace(big.find(R"("trade_id":)") + 11, 0, "99999999999999999999");  // overflow
+  same(big);
+  EXPECT_GT(compared, 100000u);
+  EXPECT_EQ(matches, 46u);
+}
+
 }  // namespace
 }  // namespace tickflow::exchange::coinbase

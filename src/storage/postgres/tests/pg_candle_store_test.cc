@@ -54,7 +54,7 @@ using PgCandleStoreTest = PgTest;
 TEST_F(PgCandleStoreTest, MigrationsAreAppliedOnceAndVersioned) {
   auto store = open_store();
   ASSERT_TRUE(store);
-  EXPECT_EQ(sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM tickflow_schema_migrations"), "1,3");
+  EXPECT_EQ(sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM tickflow_schema_migrations"), "1,3,4");
   // Migration 3: trades keep one index, the identity ordered for range reads.
   EXPECT_EQ(sql("SELECT string_agg(indexname, ',') FROM pg_indexes WHERE tablename = 'trades'"), "trades_identity");
   EXPECT_EQ(sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'trades_identity'"),
@@ -73,7 +73,7 @@ TEST_F(PgCandleStoreTest, MigrationsAreAppliedOnceAndVersioned) {
   // A second start applies nothing and keeps the record.
   auto again = open_store();
   ASSERT_TRUE(again);
-  EXPECT_EQ(sql("SELECT count(*) FROM tickflow_schema_migrations"), "2");
+  EXPECT_EQ(sql("SELECT count(*) FROM tickflow_schema_migrations"), "3");
   EXPECT_EQ(sql("SELECT applied_at::text FROM tickflow_schema_migrations WHERE version = 1"), applied_at);
   auto conn = PgConnection::connect(options().conn);
   ASSERT_TRUE(conn);
