@@ -9,7 +9,7 @@
 //
 // Usage: e2e_load [--rate 100000] [--symbols 20] [--seconds 20] [--warmup 3]
 //                 [--provisional-ms 1] [--timeframes 1m] [--analytics]
-//                 [--bus embedded|kafka|both] [--kafka-prop key=value ...]
+//                 [--bus embedded|kafka|both] [--kafka-prop key=value ...] [--commits-in-flight 4]
 // --bus kafka runs the same pipeline over the Kafka bus (src/bus/kafka) against librdkafka's mock
 // cluster (3 brokers on loopback) started IN THIS PROCESS (its broker threads are named
 // "kafka-mock" in the CPU report; the bus's librdkafka threads "kafka-client"); --kafka-prop adds
@@ -58,8 +58,11 @@
 #include "storage/factory.h"
 #include "storage/loader.h"
 #include "tests/servers/kafka_mock_cluster.h"
+#include "prom_text.h"
 
 using namespace tickflow;
+using bench::histogram_quantile;
+using bench::metric_value;
 
 namespace {
 
@@ -76,28 +79,6 @@ int64_t find_int(const std::string& s, const char* key) {
   auto p = s.find(key);
   if (p == std::string::npos) return -1;
   return std::atoll(s.c_str() + p + std::strlen(key));
-}
-
-// Quantile of a Prometheus histogram (sum over label sets) from the text exposition: the upper
-// bound of the first bucket whose cumulative count reaches q of the total.
-double histogram_quantile(const std::string& text, const std::string& name, double q) {
-  std::map<double, double> cumulative;
-  size_t pos = 0;
-  const std::string prefix = name + "_bucket{";
-  while ((pos = text.find(prefix, pos)) != std::string::npos) {
-    size_t le = text.find("le=\"", pos);
-    size_t end = text.find('\n', pos);
-    if (le == std::string::npos || le > end) break;
-    std::string bound = text.substr(le + 4, text.find('"', le + 4) - le - 4);
-    double b = bound == "+Inf" ? 1e9 : std::atof(bound.c_str());
-    cumulative[b] += std::atof(text.c_str() + text.find(' ', text.find('}', pos)) + 1);
-    pos = end;
-  }
-  if (cumulative.empty()) return -1;
-  double total = cumulative.rbegin()->second;
-  for (const auto& [b, c] : cumulative)
-    if (c >= q * total) return b * 1000.0;
-  return -1;
 }
 
 // CPU seconds (user + system) per thread name of this process. Threads inherit the name of
@@ -219,6 +200,7 @@ int main(int argc, char** argv) {
   int seconds = 20, warmup = 3;
   int provisional_ms = 1;
   std::string timeframes = "1m";
+  size_t commits_in_flight = processing::ProcessorConfig{}.max_commits_in_flight;
   bool analytics = false;  // --analytics (no value): taken out before the key/value flags
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], "--analytics") == 0) {
@@ -251,6 +233,7 @@ int main(int argc, char** argv) {
     else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
     else if (k == "--provisional-ms") provisional_ms = std::atoi(argv[i + 1]);
     else if (k == "--timeframes") timeframes = argv[i + 1];
+    else if (k == "--commits-in-flight") commits_in_flight = static_cast<size_t>(std::max(1, std::atoi(argv[i + 1])));
 
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
@@ -318,6 +301,7 @@ int main(int argc, char** argv) {
   processing::ProcessorConfig pc;
   pc.candles.timeframes = *Timeframe::parse_list(timeframes);
   pc.candles.provisional_interval = provisional_ms * kNsPerMs;
+  pc.max_commits_in_flight = commits_in_flight;
   processing::CandleProcessor processor(**bus, pc, clock);
   // The analytics stage (--analytics), built like `tickflow run` builds it.
   std::unique_ptr<processing::indicators::IndicatorProcessor> indicators;
@@ -443,8 +427,9 @@ int main(int argc, char** argv) {
   }
   name_this_thread("e2e_load");
 
-  std::printf("e2e_load: %.0f trades/s over %d symbols, timeframes %s, provisional every %d ms; warmup %d s, measure %d s\n",
-              rate, nsym, timeframes.c_str(), provisional_ms, warmup, seconds);
+  std::printf("e2e_load: %.0f trades/s over %d symbols, timeframes %s, provisional every %d ms; warmup %d s, measure %d s; "
+              "processor commits in flight %zu\n",
+              rate, nsym, timeframes.c_str(), provisional_ms, warmup, seconds, commits_in_flight);
   std::this_thread::sleep_for(std::chrono::seconds(warmup));
   measuring = true;
   auto c0 = collector.stats();
@@ -570,9 +555,13 @@ int main(int argc, char** argv) {
   const std::string metrics = obs::render_text();
   std::printf("stage latencies from the Prometheus histograms (upper bucket bounds, ms; p50 / p99):\n");
   for (const char* name : {"tickflow_collector_feed_lag_seconds", "tickflow_processor_e2e_latency_seconds",
-                           "tickflow_realtime_push_latency_seconds"}) {
-    std::printf("  %-42s %6.2f / %6.2f\n", name, histogram_quantile(metrics, name, 0.5),
-                histogram_quantile(metrics, name, 0.99));
+                           "tickflow_realtime_push_latency_seconds", "tickflow_processor_commit_seconds",
+                           "tickflow_kafka_commit_produce_seconds"}) {
+    const double count = metric_value(metrics, std::string(name) + "_count");
+    if (count <= 0) continue;
+    std::printf("  %-42s %6.2f / %6.2f   (%.0f observations over the run, mean %.2f ms)\n", name,
+                histogram_quantile(metrics, name, 0.5), histogram_quantile(metrics, name, 0.99), count,
+                1000.0 * metric_value(metrics, std::string(name) + "_sum") / count);
   }
   std::printf("RESULT bus=%s collected=%.0f processed=%.0f p50=%.2f p99=%.2f p999=%.2f samples=%zu cpu=%.0f load=%s\n",
               bus_mode.c_str(), static_cast<double>(c1.trades_published - c0.trades_published) / secs,

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -42,6 +43,21 @@ struct Record {
   TimestampNs timestamp = 0;  // append time
 };
 
+// A commit started by Transaction::commit_async(). wait() finishes it: the same outcome as
+// Transaction::commit() (applied, or nothing of the state and positions applied). cancel()
+// only waits until the backend no longer needs the commit's data: nothing is applied locally
+// (outputs already produced stay produced, as after a failed commit). Destroying an unfinished
+// one cancels it.
+// Thread-safety: used by one thread at a time.
+class PendingCommit {
+ public:
+  virtual ~PendingCommit() = default;
+  // True once wait() would not block on the backend (the outputs' fate is known).
+  virtual bool ready() const = 0;
+  virtual Status wait() = 0;
+  virtual void cancel() = 0;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
@@ -58,7 +74,30 @@ class Transaction {
   // Atomically applies everything. After an error nothing was applied; the caller may retry
   // (Status::retryable) or stop. A full disk is kIo and stops ingestion.
   virtual Status commit() = 0;
+  // Starts the commit and returns without waiting for it where the backend can (Kafka: the
+  // records are handed to the producer; wait() waits for their acknowledgements, then writes
+  // state and positions locally), so a stage can build its next batch meanwhile. The caller
+  // finishes its pending commits in the order it started them, and after one failed cancels
+  // the later ones and commits their batches again in order: a later commit's state and
+  // positions must never be applied before an earlier one's. The default commits at once.
+  virtual std::unique_ptr<PendingCommit> commit_async();
 };
+
+// A PendingCommit whose outcome is already known (the default commit_async()).
+class DonePendingCommit final : public PendingCommit {
+ public:
+  explicit DonePendingCommit(Status status) : status_(std::move(status)) {}
+  bool ready() const override { return true; }
+  Status wait() override { return status_; }
+  void cancel() override {}
+
+ private:
+  Status status_;
+};
+
+inline std::unique_ptr<PendingCommit> Transaction::commit_async() {
+  return std::make_unique<DonePendingCommit>(commit());
+}
 
 // Consumer-group membership (Kafka: cooperative-sticky rebalancing) for a stage whose state is
 // kept per input partition. See src/bus/README.md ("Consumer groups").

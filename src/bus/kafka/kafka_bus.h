@@ -13,6 +13,9 @@
 //     in the background (for lag tooling; never read back). A crash between 1 and 2 re-produces
 //     the records on restart: Kafka holds duplicates, which the sinks drop (exactly-once is at
 //     the sink: trades by trade key, candles by (series, open_time, revision)).
+//   - Transaction::commit_async(): 1) is started and the PendingCommit returned; its wait() does
+//     the rest, cancel() applies nothing. Committed at once instead (ready() at return) when the
+//     commit has changelog records or is a Kafka transaction (src/bus/README.md).
 //   - committed_offset/get_state/scan_state read the sidecar; read/end/begin offsets read Kafka.
 //   - data_version(topic) counts this bus's commits to the topic plus records seen by a watcher
 //     consumer (started on the first data_version/wait_for_data of the topic), so a producer in
@@ -119,6 +122,7 @@ class KafkaEventBus final : public EventBus {
 
  private:
   friend class KafkaTransaction;
+  friend class KafkaPendingCommit;
   friend class KafkaGroupMembership;
 
   // A state namespace with a changelog (one per joined group).

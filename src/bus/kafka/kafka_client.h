@@ -43,6 +43,16 @@ struct Watermarks {
   int64_t high = 0;  // next offset to be written
 };
 
+// The outcome of KafkaClient::produce_async(): every record's delivery report. Destroying it
+// waits for the reports that are still due (the client writes into it until then).
+class PendingProduce {
+ public:
+  virtual ~PendingProduce() = default;
+  virtual bool ready() const = 0;  // every record has its final delivery report
+  // Blocks until ready(); then the result produce() would have returned (offsets likewise).
+  virtual Status wait(std::vector<int64_t>* offsets) = 0;
+};
+
 class KafkaClient {
  public:
   virtual ~KafkaClient() = default;
@@ -61,6 +71,10 @@ class KafkaClient {
   // of a compacted topic). Records acknowledged before an error stay in
   // the log.
   virtual Status produce(const std::vector<ProduceRecord>& records, std::vector<int64_t>* offsets) = 0;
+  // The same without waiting: the records are enqueued in order (after those of earlier calls:
+  // with the idempotent producer a partition keeps that order); the handle gives the outcome.
+  // The default (transactions.cc) produces synchronously.
+  virtual std::unique_ptr<PendingProduce> produce_async(const std::vector<ProduceRecord>& records);
 
   // Up to max_records records of one partition from from_offset (from the first record still
   // present if from_offset is older); returns what is there without waiting for new records.

@@ -1,13 +1,20 @@
 // See rdkafka_client.h.
 #include "bus/kafka/rdkafka_client.h"
+#include "bus/kafka/rdkafka_util.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 
 namespace tickflow::bus::kafka {
+
+using rdkafka_util::kafka_error;
+using rdkafka_util::PartitionList;
+using rdkafka_util::to_record;
+
 namespace {
 
 using Props = std::vector<std::pair<std::string, std::string>>;
@@ -27,9 +34,9 @@ void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   }
 }
 
-// One produce() call: every record's delivery report lands here.
+// One produce_async() call: every record's delivery report lands here.
 struct Batch {
-  std::mutex mu;
+  mutable std::mutex mu;
   std::condition_variable cv;
   size_t pending = 0;
   rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -99,49 +106,6 @@ Props consumer_defaults(const std::string& group, bool eof, const char* fetch_wa
           {"topic.metadata.refresh.interval.ms", "10000"}};
 }
 
-Status kafka_error(std::string_view what, rd_kafka_resp_err_t e) {
-  std::string m = "kafka " + std::string(what) + ": " + rd_kafka_err2str(e);
-  switch (e) {
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-      return Status::not_found(std::move(m));
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
-    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
-    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-    case RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE:
-    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
-    case RD_KAFKA_RESP_ERR__FATAL:
-      return Status::invalid_argument(std::move(m));
-    default:
-      return Status::unavailable(std::move(m));
-  }
-}
-
-Record to_record(const rd_kafka_message_t* m, std::string_view topic) {
-  Record r;
-  r.topic = topic;
-  r.partition = m->partition;
-  r.offset = m->offset;
-  if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-  if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
-  rd_kafka_timestamp_type_t tt;
-  const int64_t ts_ms = rd_kafka_message_timestamp(m, &tt);
-  r.timestamp = ts_ms >= 0 ? ts_ms * kNsPerMs : 0;
-  return r;
-}
-
-struct PartitionList {
-  rd_kafka_topic_partition_list_t* p = rd_kafka_topic_partition_list_new(4);
-  ~PartitionList() { rd_kafka_topic_partition_list_destroy(p); }
-};
-
 }  // namespace
 
 Result<std::unique_ptr<RdKafkaClient>> RdKafkaClient::open(const RdKafkaOptions& options) {
@@ -196,36 +160,6 @@ RdKafkaClient::~RdKafkaClient() {
 
 void RdKafkaClient::poll_producer() {
   while (!stop_.load()) rd_kafka_poll(producer_, 100);
-}
-
-void RdKafkaClient::poll_watcher() {
-  while (!stop_.load()) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(watcher_, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->rkt != nullptr) {
-      const char* topic = rd_kafka_topic_name(m->rkt);
-      {
-        // Into the tail cache first: a reader woken by the listener finds the record there.
-        std::lock_guard lock(tail_mu_);
-        Tail* tail = find_tail(topic, m->partition);
-        if (tail != nullptr && m->offset >= tail->next) {
-          Tail& t = *tail;
-          t.records.push_back(to_record(m, topic));
-          t.bytes += t.records.back().key.size() + t.records.back().value.size();
-          t.next = m->offset + 1;
-          t.fresh = std::chrono::steady_clock::now();
-          while (t.records.size() > kTailRecords || t.bytes > kTailBytes) {
-            t.bytes -= t.records.front().key.size() + t.records.front().value.size();
-            t.begin = t.records.front().offset + 1;
-            t.records.pop_front();
-          }
-        }
-      }
-      std::lock_guard lock(watch_mu_);
-      if (listener_) listener_(topic);
-    }
-    rd_kafka_message_destroy(m);
-  }
 }
 
 Result<const rd_kafka_metadata_t*> RdKafkaClient::metadata() {
@@ -307,14 +241,54 @@ Status RdKafkaClient::create_topic(const TopicConfig& config, int replication_fa
   return st;
 }
 
+namespace {
+
+// The records of one produce_async() call in flight: `batch` and `slots` stay put until every
+// enqueued record had its delivery report (the destructor waits for that).
+class RdPendingProduce final : public PendingProduce {
+ public:
+  RdPendingProduce(rd_kafka_t* producer, size_t n) : producer_(producer), slots_(n) { batch_.offsets.assign(n, -1); }
+  ~RdPendingProduce() override {
+    std::unique_lock lock(batch_.mu);
+    batch_.cv.wait(lock, [&] { return batch_.pending == 0; });
+  }
+  bool ready() const override {
+    std::lock_guard lock(batch_.mu);
+    return batch_.pending == 0;
+  }
+  Status wait(std::vector<int64_t>* offsets) override {
+    std::unique_lock lock(batch_.mu);
+    batch_.cv.wait(lock, [&] { return batch_.pending == 0; });
+    if (enqueue_error_ != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("produce", enqueue_error_);
+    if (batch_.first_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      char fatal[256];
+      if (rd_kafka_fatal_error(producer_, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return Status::internal(std::string("kafka producer fatal error (restart needed): ") + fatal);
+      }
+      return kafka_error("produce", batch_.first_error);
+    }
+    if (offsets) *offsets = batch_.offsets;
+    return Status::ok();
+  }
+
+  rd_kafka_t* producer_;
+  Batch batch_;
+  std::vector<Slot> slots_;
+  rd_kafka_resp_err_t enqueue_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+}  // namespace
+
 Status RdKafkaClient::produce(const std::vector<ProduceRecord>& records, std::vector<int64_t>* offsets) {
-  Batch batch;
-  batch.offsets.assign(records.size(), -1);
-  std::vector<Slot> slots(records.size());
-  rd_kafka_resp_err_t enqueue_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  return produce_async(records)->wait(offsets);
+}
+
+std::unique_ptr<PendingProduce> RdKafkaClient::produce_async(const std::vector<ProduceRecord>& records) {
+  auto pending = std::make_unique<RdPendingProduce>(producer_, records.size());
+  Batch& batch = pending->batch_;
   for (size_t i = 0; i < records.size(); ++i) {
     const ProduceRecord& r = records[i];
-    slots[i] = Slot{&batch, i};
+    pending->slots_[i] = Slot{&batch, i};
     rd_kafka_headers_t* hdrs = nullptr;
     if (!r.headers.empty()) {
       hdrs = rd_kafka_headers_new(r.headers.size());
@@ -326,17 +300,18 @@ Status RdKafkaClient::produce(const std::vector<ProduceRecord>& records, std::ve
       std::lock_guard lock(batch.mu);
       ++batch.pending;
     }
+    rd_kafka_resp_err_t enqueue_error = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (;;) {
       rd_kafka_resp_err_t e =
           hdrs ? rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
                                    RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
                                    RD_KAFKA_V_VALUE(r.value.empty() ? nullptr : const_cast<char*>(r.value.data()), r.value.size()),
-                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&slots[i]),
+                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&pending->slots_[i]),
                                    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END)
                : rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
                                    RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
                                    RD_KAFKA_V_VALUE(r.value.empty() ? nullptr : const_cast<char*>(r.value.data()), r.value.size()),
-                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&slots[i]),
+                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&pending->slots_[i]),
                                    RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(producer_, 10);  // the local queue drains as the brokers acknowledge
@@ -349,23 +324,13 @@ Status RdKafkaClient::produce(const std::vector<ProduceRecord>& records, std::ve
       if (hdrs) rd_kafka_headers_destroy(hdrs);  // not owned by librdkafka on failure
       std::lock_guard lock(batch.mu);
       --batch.pending;
+      pending->enqueue_error_ = enqueue_error;
       break;
     }
   }
   // Every enqueued record gets exactly one delivery report (success, or failure after retries
-  // and at most message.timeout.ms); `batch` must outlive them all.
-  std::unique_lock lock(batch.mu);
-  batch.cv.wait(lock, [&] { return batch.pending == 0; });
-  if (enqueue_error != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("produce", enqueue_error);
-  if (batch.first_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    char fatal[256];
-    if (rd_kafka_fatal_error(producer_, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::internal(std::string("kafka producer fatal error (restart needed): ") + fatal);
-    }
-    return kafka_error("produce", batch.first_error);
-  }
-  if (offsets) *offsets = std::move(batch.offsets);
-  return Status::ok();
+  // and at most message.timeout.ms); the handle outlives them all.
+  return pending;
 }
 
 Result<Watermarks> RdKafkaClient::watermarks(std::string_view topic, int32_t partition) {
@@ -385,26 +350,6 @@ Result<Watermarks> RdKafkaClient::watermarks(std::string_view topic, int32_t par
   t->low = w->low;
   if (w->high <= t->next) t->fresh = std::chrono::steady_clock::now();  // the watcher is not behind
   return *w;
-}
-
-RdKafkaClient::Tail* RdKafkaClient::find_tail(std::string_view topic, int32_t partition) {
-  auto it = tails_.find(topic);
-  if (it == tails_.end()) return nullptr;
-  auto pt = it->second.find(partition);
-  return pt == it->second.end() ? nullptr : &pt->second;
-}
-
-bool RdKafkaClient::fetch_cached(std::string_view topic, int32_t partition, int64_t from_offset, size_t max_records,
-                                 std::vector<Record>& out) {
-  std::lock_guard lock(tail_mu_);
-  const Tail* tail = find_tail(topic, partition);
-  if (tail == nullptr) return false;
-  const Tail& t = *tail;
-  if (from_offset < t.begin || from_offset >= t.next) return false;
-  auto first = std::lower_bound(t.records.begin(), t.records.end(), from_offset,
-                                [](const Record& r, int64_t o) { return r.offset < o; });
-  for (; first != t.records.end() && max_records > 0; ++first, --max_records) out.push_back(*first);
-  return true;
 }
 
 Result<Watermarks> RdKafkaClient::query_watermarks(std::string_view topic, int32_t partition) {
@@ -514,47 +459,6 @@ Result<int64_t> RdKafkaClient::group_offset(std::string_view group, std::string_
   if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = list.p->elems[0].err;
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("committed offset of group " + std::string(group), e);
   return list.p->elems[0].offset < 0 ? int64_t{-1} : list.p->elems[0].offset;
-}
-
-void RdKafkaClient::set_data_listener(std::function<void(std::string_view topic)> listener) {
-  std::lock_guard lock(watch_mu_);
-  listener_ = std::move(listener);
-}
-
-Status RdKafkaClient::watch(std::string_view topic) {
-  std::lock_guard lock(watch_mu_);
-  if (watched_.count(topic)) return Status::ok();
-  auto n = partition_count(topic);
-  if (!n) return n.status();
-  if (!*n) return Status::not_found("unknown topic '" + std::string(topic) + "'");
-  // Start at the current end, resolved NOW (timestamp -1 = latest): everything appended after
-  // this call is delivered to the watcher. (OFFSET_END would resolve later, missing records.)
-  PartitionList list;
-  for (int32_t p = 0; p < **n; ++p) {
-    rd_kafka_topic_partition_list_add(list.p, std::string(topic).c_str(), p)->offset = -1;
-  }
-  rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(reader_, list.p, timeout_ms());
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("end offsets of " + std::string(topic), e);
-  for (int i = 0; i < list.p->cnt; ++i) {
-    if (list.p->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR || list.p->elems[i].offset < 0) {
-      return kafka_error("end offsets of " + std::string(topic), list.p->elems[i].err);
-    }
-  }
-  {
-    std::lock_guard tail_lock(tail_mu_);
-    for (int i = 0; i < list.p->cnt; ++i) {
-      Tail& t = tails_[std::string(topic)][list.p->elems[i].partition];
-      t.begin = t.next = list.p->elems[i].offset;
-    }
-  }
-  rd_kafka_error_t* err = rd_kafka_incremental_assign(watcher_, list.p);
-  if (err != nullptr) {
-    Status st = Status::unavailable("kafka watch " + std::string(topic) + ": " + rd_kafka_error_string(err));
-    rd_kafka_error_destroy(err);
-    return st;
-  }
-  watched_.emplace(std::string(topic), true);
-  return Status::ok();
 }
 
 }  // namespace tickflow::bus::kafka

@@ -1,10 +1,12 @@
 // RdKafkaClient: KafkaClient on librdkafka (Debian's 2.0). Handles, each created at open():
 //   - producer: idempotent (enable.idempotence, acks=all), lz4, linger.ms=5; a poll thread serves
-//     delivery reports; also used for Admin CreateTopics, metadata and watermark queries;
+//     delivery reports (into the PendingProduce of produce_async; produce() waits on one); also
+//     used for Admin CreateTopics, metadata and watermark queries;
 //   - reader: a consumer without group membership (assign + seek) serving fetch() under a mutex;
 //     consecutive reads of the same partition continue without re-assigning;
-//   - watcher: a consumer assigned to the watched topics from their end offsets; its thread keeps
-//     the newest records of each watched partition in a tail cache, then calls the data listener;
+//   - watcher (rdkafka_watcher.cc): a consumer assigned to the watched topics from their end
+//     offsets; its thread takes every record at hand at once, keeps the newest records of each
+//     watched partition in a tail cache, then calls the data listener once per topic;
 //   - tail cache: for a watched partition, fetch() serves offsets inside the cached range from
 //     memory and watermarks().high is the watcher's position (no broker round trip per read or
 //     per lag check; it may trail the broker by one fetch of the watcher, and wait_for_data wakes
@@ -50,6 +52,7 @@ class RdKafkaClient final : public KafkaClient {
   Result<std::vector<std::pair<std::string, int32_t>>> list_topics() override;
   Status create_topic(const TopicConfig& config, int replication_factor) override;
   Status produce(const std::vector<ProduceRecord>& records, std::vector<int64_t>* offsets) override;
+  std::unique_ptr<PendingProduce> produce_async(const std::vector<ProduceRecord>& records) override;
   Status fetch(std::string_view topic, int32_t partition, int64_t from_offset, size_t max_records,
                std::vector<Record>& out) override;
   Result<Watermarks> watermarks(std::string_view topic, int32_t partition) override;

@@ -4,6 +4,29 @@
 #include <spdlog/spdlog.h>
 
 namespace tickflow::bus::kafka {
+namespace {
+
+class DoneProduce final : public PendingProduce {
+ public:
+  DoneProduce(Status status, std::vector<int64_t> offsets) : status_(std::move(status)), offsets_(std::move(offsets)) {}
+  bool ready() const override { return true; }
+  Status wait(std::vector<int64_t>* offsets) override {
+    if (status_ && offsets) *offsets = offsets_;
+    return status_;
+  }
+
+ private:
+  Status status_;
+  std::vector<int64_t> offsets_;
+};
+
+}  // namespace
+
+std::unique_ptr<PendingProduce> KafkaClient::produce_async(const std::vector<ProduceRecord>& records) {
+  std::vector<int64_t> offsets;
+  Status st = produce(records, &offsets);
+  return std::make_unique<DoneProduce>(std::move(st), std::move(offsets));
+}
 
 Result<std::unique_ptr<TransactionalProducer>> KafkaClient::transactional_producer(
     const std::string& transactional_id) {

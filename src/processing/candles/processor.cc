@@ -14,13 +14,11 @@
 #include "core/topics.h"
 #include "observability/metrics.h"
 #include "processing/quality/validator.h"
+#include "processing/candles/processor_internal.h"
 
 namespace tickflow::processing {
 namespace {
 
-constexpr std::string_view kReasonUndecodable = "undecodable";
-constexpr std::string_view kReasonTooLate = "too_late";
-constexpr std::string_view kReasonFutureEventTime = "future_event_time";
 // A trade stamped further ahead of its receive time than this is rejected: a bad exchange
 // clock must not open (and fill with flat candles) windows years ahead. The collectors' validator
 // applies the same rule (and reason) before publishing; this is the one rule, kept here as a
@@ -32,8 +30,6 @@ constexpr DurationNs kMaxIdleWait = 100 * kNsPerMs;
 // Reading the input taking longer than this (a broker query hanging on an outage) means the
 // input was not observable meanwhile (build_batch).
 constexpr DurationNs kInputStall = kNsPerSec;
-
-double seconds(DurationNs d) { return static_cast<double>(d) / static_cast<double>(kNsPerSec); }
 
 int32_t default_partitions(std::string_view topic) {
   for (const auto& spec : topics::kDefaultTopics)
@@ -59,134 +55,6 @@ std::string exchange_of_key(std::string_view key) {
 }
 
 }  // namespace
-
-// Metrics of every CandleProcessor in the process (one registry, families registered once).
-struct CandleProcessor::Probe {
-  std::array<prometheus::Counter*, kExchangeCount> trades{};
-  prometheus::Counter* duplicates;
-  prometheus::Counter* late_corrected;
-  prometheus::Counter* late_too_late;
-  prometheus::Counter* dlq_undecodable;
-  prometheus::Counter* dlq_future;
-  prometheus::Counter* dlq_too_late;
-  prometheus::Family<prometheus::Counter>* updates_family;
-  prometheus::Histogram* commit_seconds;
-  prometheus::Gauge* lag;
-  prometheus::Gauge* open_windows;
-  prometheus::Histogram* e2e_latency;
-
-  std::mutex mu;
-  std::map<std::pair<std::string, int>, prometheus::Counter*> update_counters;
-
-  static Probe& instance() {
-    static Probe* p = new Probe();  // never destroyed, like the registry
-    return *p;
-  }
-
-  Probe() {
-    auto& reg = obs::registry();
-    auto& trades_f = prometheus::BuildCounter()
-                         .Name("tickflow_processor_trades_total")
-                         .Help("Trades applied to candles, by exchange")
-                         .Register(reg);
-    for (int i = 0; i < kExchangeCount; ++i)
-      trades[i] = &trades_f.Add({{"exchange", std::string(exchange_name(static_cast<Exchange>(i)))}});
-    duplicates = &prometheus::BuildCounter()
-                      .Name("tickflow_processor_duplicates_total")
-                      .Help("Trades dropped as duplicates of an already applied trade key")
-                      .Register(reg)
-                      .Add({});
-    auto& late_f = prometheus::BuildCounter()
-                       .Name("tickflow_processor_late_trades_total")
-                       .Help("Trades for an already final window: corrected or too late (DLQ)")
-                       .Register(reg);
-    late_corrected = &late_f.Add({{"outcome", "corrected"}});
-    late_too_late = &late_f.Add({{"outcome", "too_late"}});
-    auto& dlq_f = prometheus::BuildCounter()
-                      .Name("tickflow_processor_dead_letters_total")
-                      .Help("Records sent to dlq.market-data, by reason")
-                      .Register(reg);
-    dlq_undecodable = &dlq_f.Add({{"reason", std::string(kReasonUndecodable)}});
-    dlq_future = &dlq_f.Add({{"reason", std::string(kReasonFutureEventTime)}});
-    dlq_too_late = &dlq_f.Add({{"reason", std::string(kReasonTooLate)}});
-    updates_family = &prometheus::BuildCounter()
-                          .Name("tickflow_processor_candle_updates_total")
-                          .Help("Candle updates published, by timeframe and status")
-                          .Register(reg);
-    commit_seconds = &prometheus::BuildHistogram()
-                          .Name("tickflow_processor_commit_seconds")
-                          .Help("Duration of one exactly-once commit (outputs, state, offsets)")
-                          .Register(reg)
-                          .Add({}, obs::latency_buckets());
-    lag = &prometheus::BuildGauge()
-               .Name("tickflow_processor_consumer_lag_records")
-               .Help("Records of raw.market-data not yet committed by the processor")
-               .Register(reg)
-               .Add({});
-    open_windows = &prometheus::BuildGauge()
-                        .Name("tickflow_processor_open_windows")
-                        .Help("Candle windows held open in the engine")
-                        .Register(reg)
-                        .Add({});
-    e2e_latency = &prometheus::BuildHistogram()
-                       .Name("tickflow_processor_e2e_latency_seconds")
-                       .Help("Candle update publish time minus the receive time of its newest trade")
-                       .Register(reg)
-                       .Add({}, obs::latency_buckets());
-  }
-
-  prometheus::Counter& updates(const std::string& timeframe, CandleStatus status) {
-    std::lock_guard lock(mu);
-    auto key = std::make_pair(timeframe, static_cast<int>(status));
-    auto it = update_counters.find(key);
-    if (it == update_counters.end()) {
-      auto* c = &updates_family->Add(
-          {{"timeframe", timeframe}, {"status", std::string(candle_status_name(status))}});
-      it = update_counters.emplace(std::move(key), c).first;
-    }
-    return *it->second;
-  }
-};
-
-// Everything one iteration produced, kept until it is committed (a retryable failure commits
-// the very same content again).
-struct CandleProcessor::Batch {
-  struct Out {
-    std::string_view topic;
-    std::string key;
-    std::string value;
-  };
-  struct UpdateCount {
-    std::string timeframe;
-    CandleStatus status;
-    uint64_t count;
-  };
-  std::vector<Out> records;
-  StateDelta state;  // engine state changed by this batch (head and window keys)
-  std::vector<std::pair<int32_t, int64_t>> offsets;  // partition → next offset
-  TimestampNs publish_ts = 0;
-  bool timer_fired = false;
-
-  // Statistics applied once the batch is committed.
-  size_t consumed = 0;
-  std::array<uint64_t, kExchangeCount> trades{};
-  uint64_t duplicates = 0, too_late = 0, undecodable = 0, future = 0, corrected = 0, updates = 0;
-  std::vector<UpdateCount> update_counts;
-  std::vector<TimestampNs> last_trade_recv;  // per update with a trade (latency)
-
-  bool empty() const { return records.empty() && state.empty() && offsets.empty(); }
-
-  void count_update(const Candle& c) {
-    ++updates;
-    for (auto& u : update_counts) {
-      if (u.status == c.status && u.timeframe == c.timeframe.label()) {
-        ++u.count;
-        return;
-      }
-    }
-    update_counts.push_back({c.timeframe.label(), c.status, 1});
-  }
-};
 
 CandleProcessor::CandleProcessor(bus::EventBus& bus, ProcessorConfig config, const Clock& clock)
     : bus_(bus),
@@ -249,7 +117,8 @@ Status CandleProcessor::open() {
   TICKFLOW_RETURN_IF_ERROR(load());
   next_partition_ = 0;
   last_timer_ = clock_.now_ns();
-  pending_.reset();
+  inflight_.clear();  // (after stop() nothing is in flight)
+  retry_.clear();
   fatal_ = Status::ok();
   opened_ = true;
   update_lag_gauge();
@@ -344,12 +213,16 @@ Status CandleProcessor::start() {
                .idle_wait = std::min(config_.timer_interval, kMaxIdleWait),
                .min_backoff = kMinBackoff,
                .max_backoff = kMaxBackoff},
-              {.step = [this] { return step(); }, .failed = [this](const Status&) { return !fatal_.is_ok(); }});
+              {.step = [this] { return step(std::max<size_t>(1, config_.max_commits_in_flight)); }, .failed = [this](const Status&) { return !fatal_.is_ok(); }});
   return Status::ok();
 }
 
 void CandleProcessor::stop() {
   loop_.stop();
+  // What is in flight is produced already: finish it (a failure leaves it to the restart).
+  if (fatal_.is_ok() && !inflight_.empty()) (void)finish_commits(0, nullptr);
+  inflight_.clear();
+  retry_.clear();
   member_.reset();  // leaves the group: the partitions move to the other members
   // The next start() or run_once() rebuilds the engine from the committed state.
   opened_ = false;
@@ -357,56 +230,7 @@ void CandleProcessor::stop() {
 
 Result<size_t> CandleProcessor::run_once() {
   if (!opened_) TICKFLOW_RETURN_IF_ERROR(open());
-  return step();
-}
-
-Result<size_t> CandleProcessor::step() {
-  if (!fatal_.is_ok()) return fatal_;
-  if (!pending_) {
-    if (member_) {
-      Status synced = sync_assignment();
-      if (!synced.is_ok()) {
-        set_health(HealthState::kDegraded, "rebalance: " + synced.to_string());
-        return synced;
-      }
-    }
-    auto batch = std::make_unique<Batch>();
-    Status s = build_batch(*batch);
-    if (batch->timer_fired) update_lag_gauge();
-    if (!s.is_ok() && batch->empty()) {  // nothing consumed: the engine is unchanged
-      set_health(HealthState::kDegraded, "reading raw.market-data: " + s.to_string());
-      return s;
-    }
-    if (batch->empty()) return size_t{0};
-    pending_ = std::move(batch);
-  }
-  auto wall0 = std::chrono::steady_clock::now();
-  Status s = commit_batch(*pending_);
-  probe_.commit_seconds->Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
-  if (!s.is_ok()) {
-    {
-      std::lock_guard lock(mu_);
-      ++stats_.commit_failures;
-    }
-    if (s.retryable()) {
-      spdlog::warn("processor: commit failed, retrying the same batch: {}", s.to_string());
-      set_health(HealthState::kDegraded, "commit retrying: " + s.message());
-      return s;
-    }
-    // Not retryable (kIo: disk full, corruption): stop consuming. The engine's memory is ahead
-    // of the bus; it is never used again — a restart restores from what was committed.
-    spdlog::critical("processor: commit failed, consumption STOPPED (restart resumes from the "
-                     "last commit): {}",
-                     s.to_string());
-    fatal_ = s;
-    pending_.reset();
-    set_health(HealthState::kDown, "commit failed, consumption stopped: " + s.to_string());
-    return s;
-  }
-  std::unique_ptr<Batch> done = std::move(pending_);
-  after_commit(*done);
-  return done->consumed;
+  return step(1);  // committed when it returns
 }
 
 Status CandleProcessor::build_batch(Batch& b) {
@@ -436,6 +260,8 @@ Status CandleProcessor::build_batch(Batch& b) {
       if (trade.is_ok() && trade->symbol.empty())
         trade = Status::corruption("trade record without a symbol");
       if (!trade.is_ok()) {
+        // Book snapshots belong on raw.orderbook; one found here is not a bad trade: skipped.
+        if (codec::peek_kind(rec.value) == codec::RecordKind::kBook) continue;
         codec::DeadLetter d;
         d.source_topic = std::string(topics::kRawMarketData);
         d.exchange = exchange_of_key(rec.key);
@@ -536,52 +362,6 @@ Status CandleProcessor::build_batch(Batch& b) {
   }
   b.state = engine_->take_dirty();
   return read_status;
-}
-
-Status CandleProcessor::commit_batch(const Batch& b) {
-  auto txn = bus_.begin();
-  for (const auto& r : b.records) txn->append(r.topic, r.key, r.value);
-  for (const auto& [key, blob] : b.state.puts) txn->put_state(kProcessorStateNamespace, key, blob);
-  for (const auto& key : b.state.deletes) txn->delete_state(kProcessorStateNamespace, key);
-  for (const auto& [p, next] : b.offsets)
-    txn->commit_offset(config_.group, topics::kRawMarketData, p, next);
-  return txn->commit();
-}
-
-void CandleProcessor::after_commit(const Batch& b) {
-  const TimestampNs published = clock_.now_ns();
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [p, next] : b.offsets) committed_pos_[static_cast<size_t>(p)] = next;
-    stats_.records += b.consumed;
-    for (uint64_t t : b.trades) stats_.trades += t;
-    stats_.duplicates += b.duplicates;
-    stats_.too_late += b.too_late;
-    stats_.undecodable += b.undecodable;
-    stats_.rejected_future += b.future;
-    stats_.updates += b.updates;
-    ++stats_.commits;
-    if (health_.state == HealthState::kDegraded) {
-      health_.state = HealthState::kUp;
-      health_.detail = "running";
-    }
-  }
-  for (int i = 0; i < kExchangeCount; ++i)
-    if (b.trades[static_cast<size_t>(i)] > 0)
-      probe_.trades[static_cast<size_t>(i)]->Increment(static_cast<double>(b.trades[static_cast<size_t>(i)]));
-  if (b.duplicates) probe_.duplicates->Increment(static_cast<double>(b.duplicates));
-  if (b.corrected) probe_.late_corrected->Increment(static_cast<double>(b.corrected));
-  if (b.too_late) {
-    probe_.late_too_late->Increment(static_cast<double>(b.too_late));
-    probe_.dlq_too_late->Increment(static_cast<double>(b.too_late));
-  }
-  if (b.undecodable) probe_.dlq_undecodable->Increment(static_cast<double>(b.undecodable));
-  if (b.future) probe_.dlq_future->Increment(static_cast<double>(b.future));
-  for (const auto& u : b.update_counts)
-    probe_.updates(u.timeframe, u.status).Increment(static_cast<double>(u.count));
-  for (TimestampNs recv : b.last_trade_recv)
-    probe_.e2e_latency->Observe(seconds(std::max<DurationNs>(0, published - recv)));
-  probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
 }
 
 void CandleProcessor::update_lag_gauge() {

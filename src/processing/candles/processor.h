@@ -21,6 +21,14 @@
 // failed read, or reads hanging > 1 s on a broker outage, when the collector may be holding
 // trades it cannot publish); once it is readable again the engine's quiet periods restart.
 //
+// Pipelined commits (max_commits_in_flight, processor_commit.cc): the worker reads and builds the
+// next batch while up to that many earlier commits are in flight (Transaction::commit_async: on
+// Kafka, their outputs being acknowledged); each batch's state and positions are applied in
+// order, only after every earlier batch's. A failed commit cancels the later ones and all their
+// batches are committed again, in order (acknowledged outputs of a cancelled commit are
+// duplicates the sinks drop, as after a crash between produce and local write). run_once()
+// commits before it returns; stop() finishes what is in flight.
+//
 // Commit failures: a retryable Status (Status::retryable) retries the same batch after a
 // backoff; any other error (kIo: disk full) is logged, health goes down and consumption stops
 // with nothing advanced past what was committed (a restart resumes exactly).
@@ -40,6 +48,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,6 +82,13 @@ struct ProcessorConfig {
   // and the partition is released. The engine holds the instruments of owned partitions only.
   bool group_membership = false;
   DurationNs session_timeout = 10 * kNsPerSec;
+  // Commits in flight (Transaction::commit_async): the next batch is read and built while the
+  // previous ones' outputs are being acknowledged (Kafka). Their state and positions are applied
+  // in order, each only after every earlier one; a failed one is committed again with all the
+  // batches after it, in order. 1 = each batch is committed before the next is read. Buses that
+  // commit at once (embedded) and Kafka commits with a changelog or a Kafka transaction
+  // (consumer-group mode, exactly_once_v2) are not pipelined whatever the value.
+  size_t max_commits_in_flight = 4;
 };
 
 struct ProcessorStats {
@@ -119,15 +135,21 @@ class CandleProcessor {
  private:
   struct Batch;
   struct Probe;
+  struct InFlight;
 
   Status open();
   Status load();             // engine and positions from the bus, for the owned partitions
   Status sync_assignment();  // group mode: apply the membership's latest assignment
   bool owns(int32_t partition) const { return owned_[static_cast<size_t>(partition)] != 0; }
   Status ensure_topics();
-  Result<size_t> step();
+  // processor_commit.cc: one iteration with up to `depth` commits left in flight.
+  Result<size_t> step(size_t depth);
   Status build_batch(Batch& batch);
-  Status commit_batch(const Batch& batch);
+  std::unique_ptr<bus::PendingCommit> commit_batch(const Batch& batch);
+  // Finishes the commits in flight, oldest first: those already acknowledged, and more (waiting)
+  // until at most `max_left` remain. Adds the records of the finished batches to *finished.
+  Status finish_commits(size_t max_left, size_t* finished);
+  Status commit_failed(const Status& s);
   void after_commit(const Batch& batch);
   void set_health(HealthState state, std::string detail);
   void update_lag_gauge();
@@ -147,7 +169,8 @@ class CandleProcessor {
   // The last batch could not read its input to the end (a read failed or hung): on_timer waits
   // until it can, then the engine's quiet periods restart (CandleEngine::restart_quiet).
   bool input_impaired_ = false;
-  std::unique_ptr<Batch> pending_;  // built but not yet committed (retryable failure)
+  std::vector<InFlight> inflight_;           // commits started, oldest first
+  std::deque<std::unique_ptr<Batch>> retry_;  // built, to commit again in order (a commit failed)
   std::vector<char> owned_;          // per partition: consumed by this instance
   std::unique_ptr<bus::GroupMembership> member_;  // group mode
   uint64_t synced_generation_ = 0;   // the membership generation applied (0: none yet)

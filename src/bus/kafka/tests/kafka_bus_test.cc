@@ -331,3 +331,59 @@ TEST_F(KafkaBusTest, ReadOnlyBusReadsAndWaitsButWritesNothing) {
 
 }  // namespace
 }  // namespace tickflow::bus::kafka
+
+namespace tickflow::bus::kafka {
+namespace {
+
+// Transaction::commit_async (the processor's pipelined commits): several commits in flight keep
+// their records in order per partition; each applies its state and position only when waited
+// for, and a cancelled one applies nothing.
+TEST_F(KafkaBusTest, PipelinedCommitsKeepOrderAndApplyStateAndPositionsOnlyWhenWaitedFor) {
+  auto bus = open(options());
+  make_topic(*bus, "t", 3);
+  make_topic(*bus, "in", 1);
+  std::map<std::string, int> next_seq;
+  std::vector<std::unique_ptr<PendingCommit>> pending;
+  for (int n = 0; n < 5; ++n) {
+    auto txn = bus->begin();
+    for (int i = 0; i < 40; ++i) {
+      const std::string key = "binance:S" + std::to_string(i % 4);
+      txn->append("t", key, key + "#" + std::to_string(next_seq[key]++));
+    }
+    txn->put_state("stage", "k", std::to_string(n));
+    txn->commit_offset("g", "in", 0, (n + 1) * 10);
+    pending.push_back(txn->commit_async());
+  }
+  // Started, not finished: nothing local is applied before its wait().
+  EXPECT_FALSE(bus->get_state("stage", "k")->has_value());
+  EXPECT_EQ(*bus->committed_offset("g", "in", 0), 0);
+  for (int n = 0; n < 5; ++n) {
+    Status st = pending[static_cast<size_t>(n)]->wait();
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    EXPECT_TRUE(pending[static_cast<size_t>(n)]->ready());
+    EXPECT_EQ(**bus->get_state("stage", "k"), std::to_string(n));
+    EXPECT_EQ(*bus->committed_offset("g", "in", 0), (n + 1) * 10);
+  }
+  // Every series' records in the order they were appended, across the five commits.
+  std::map<std::string, int> seen;
+  for (int32_t p = 0; p < 3; ++p) {
+    for (const Record& r : read_all(*bus, "t", p)) {
+      EXPECT_EQ(r.value, r.key + "#" + std::to_string(seen[r.key]++)) << "partition " << p << "@" << r.offset;
+    }
+  }
+  EXPECT_EQ(seen, next_seq);
+
+  // Cancelled: its records may be in Kafka (as after a failed commit), its state and position not.
+  auto txn = bus->begin();
+  txn->append("t", "binance:S0", "cancelled");
+  txn->put_state("stage", "k", "cancelled");
+  txn->commit_offset("g", "in", 0, 999);
+  auto cancelled = txn->commit_async();
+  cancelled->cancel();
+  EXPECT_TRUE(cancelled->ready());
+  EXPECT_EQ(**bus->get_state("stage", "k"), "4");
+  EXPECT_EQ(*bus->committed_offset("g", "in", 0), 50);
+}
+
+}  // namespace
+}  // namespace tickflow::bus::kafka

@@ -343,3 +343,37 @@ TEST(KafkaGroupFake, ExportsLagCommitsStoreSizeAndRebuildTime) {
 
 }  // namespace
 }  // namespace tickflow::bus::kafka
+
+namespace tickflow::bus::kafka {
+namespace {
+
+// A commit with changelog records is not pipelined: its position marker names the previous
+// marker's offset, known only once the previous commit is acknowledged. commit_async commits
+// at once (state, position and changelog checkpoint applied before it returns).
+TEST(KafkaGroupFake, ChangelogCommitsAreNotPipelined) {
+  FakeKafkaClient cluster;
+  cluster_with_input(cluster);
+  Member a(cluster);
+  a.join();
+  for (int n = 1; n <= 2; ++n) {
+    auto txn = a.bus->begin();
+    txn->append("out", "k", "candle");
+    txn->put_state("st", "1a", std::to_string(n));
+    txn->commit_offset("g", "in", 1, 10 * n);
+    auto pending = txn->commit_async();
+    EXPECT_TRUE(pending->ready());
+    EXPECT_EQ(*a.state("1a"), std::to_string(n));
+    EXPECT_EQ(*a.bus->committed_offset("g", "in", 1), 10 * n);
+    EXPECT_TRUE(pending->wait().is_ok());
+  }
+  // Two commits: each a state record and a marker, the second marker naming the first.
+  EXPECT_EQ(cluster.count("g-s-changelog"), 4u);
+  Member b(cluster);
+  b.join();
+  ASSERT_TRUE(b.membership->restore(1).is_ok());
+  EXPECT_EQ(*b.state("1a"), "2");
+  EXPECT_EQ(*b.bus->committed_offset("g", "in", 1), 20);
+}
+
+}  // namespace
+}  // namespace tickflow::bus::kafka

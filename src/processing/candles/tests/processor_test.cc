@@ -203,6 +203,23 @@ TEST_P(ProcessorTest, UndecodableRecordsGoToTheDeadLetterTopic) {
   EXPECT_EQ(committed_total(*bus_), 3);
 }
 
+TEST_P(ProcessorTest, BookSnapshotOnTheTradeTopicIsSkippedNotDeadLettered) {
+  // Book snapshots belong on raw.orderbook; one misrouted here is not a bad trade.
+  BookSnapshot book;
+  book.symbol = "BTC-USDT";
+  book.bids = {{*Decimal::parse("100"), *Decimal::parse("1")}};
+  ASSERT_TRUE(bus_->publish(kRaw, "binance:BTC-USDT", codec::encode_book(book)).is_ok());
+  publish_trade(*bus_, make_trade("BTC-USDT", 1, "100", "1", kT0));
+  CandleProcessor proc(*bus_, one_minute_config(), clock_);
+  auto r = proc.run_once();
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(*r, 2u);
+  EXPECT_TRUE(read_dead_letters(*bus_).empty());
+  EXPECT_EQ(proc.stats().undecodable, 0u);
+  EXPECT_EQ(proc.stats().trades, 1u);
+  EXPECT_EQ(committed_total(*bus_), 2);
+}
+
 TEST_P(ProcessorTest, TradesStampedFarInTheFutureAreDeadLetteredNotWindowed) {
   publish_trade(*bus_, make_trade("BTC-USDT", 1, "100", "1", kT0));
   Trade future = make_trade("BTC-USDT", 2, "100", "1", kT0 + 5LL * 365 * kNsPerDay);
