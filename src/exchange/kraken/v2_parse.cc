@@ -290,16 +290,19 @@ Status V2Parser::parse(std::string_view frame, TimestampNs recv, ParsedMessage& 
     } else if (key == "result") {
       od::object r;
       ok = v.get_object().get(r) == simdjson::SUCCESS;
-      for (auto rf : r) {
-        std::string_view rk;
-        if (!ok || rf.unescaped_key().get(rk) != simdjson::SUCCESS) {
-          ok = false;
-          break;
+      // Iterated only when valid: iterating a failed get_object() is undefined (a fuzz finding).
+      if (ok) {
+        for (auto rf : r) {
+          std::string_view rk;
+          if (rf.unescaped_key().get(rk) != simdjson::SUCCESS) {
+            ok = false;
+            break;
+          }
+          od::value rv = rf.value();
+          if (rk == "channel") ok = rv.get_string().get(result_channel) == simdjson::SUCCESS;
+          if (rk == "symbol") ok = rv.get_string().get(result_symbol) == simdjson::SUCCESS;
+          if (rk == "depth") ok = rv.get_int64().get(result_depth) == simdjson::SUCCESS;
         }
-        od::value rv = rf.value();
-        if (rk == "channel") ok = rv.get_string().get(result_channel) == simdjson::SUCCESS;
-        if (rk == "symbol") ok = rv.get_string().get(result_symbol) == simdjson::SUCCESS;
-        if (rk == "depth") ok = rv.get_int64().get(result_depth) == simdjson::SUCCESS;
       }
     }
     if (!ok) {

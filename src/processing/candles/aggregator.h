@@ -81,8 +81,9 @@ class CandleEngine {
   void on_timer(TimestampNs now, std::vector<CandleUpdate>& out);
   // The caller could not observe its input until `now` (a broker outage, reads that failed or
   // hung): quiet periods restart at `now`, so on_timer does not finalize a window for a silence
-  // that was the input's unavailability (its trades may still be on their way). Changes no
-  // persisted state.
+  // that was the input's unavailability (its trades may still be on their way). `now` may be in
+  // the future: no silence counts before it (the processor holds for as long as the outage
+  // lasted). Changes no persisted state.
   void restart_quiet(TimestampNs now);
   // End of input: emits the current state of every window not yet emitted in that state.
   void flush(std::vector<CandleUpdate>& out);

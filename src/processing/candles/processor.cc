@@ -30,6 +30,8 @@ constexpr DurationNs kMaxIdleWait = 100 * kNsPerMs;
 // Reading the input taking longer than this (a broker query hanging on an outage) means the
 // input was not observable meanwhile (build_batch).
 constexpr DurationNs kInputStall = kNsPerSec;
+// After an outage the quiet periods restart this much later, at most (see processor.h).
+constexpr DurationNs kMaxOutageHold = 60 * kNsPerSec;
 
 int32_t default_partitions(std::string_view topic) {
   for (const auto& spec : topics::kDefaultTopics)
@@ -335,15 +337,20 @@ Status CandleProcessor::build_batch(Batch& b) {
   const Status input_status = read_status.is_ok() ? end_status : read_status;
   const bool drained = input_status.is_ok() && budget > 0;
   if (!input_status.is_ok() || read_done - now > kInputStall) {
-    if (!input_impaired_)
+    if (!input_impaired_) {
       spdlog::warn("processor: raw.market-data {}: no window is finalized by the clock until it is read again",
                    !input_status.is_ok() ? "unreadable (" + input_status.to_string() + ")"
                                         : "reads took " + std::to_string((read_done - now) / kNsPerMs) + " ms");
+      impaired_since_ = now;
+    }
     input_impaired_ = true;
   } else if (input_impaired_ && drained) {
     input_impaired_ = false;
-    engine_->restart_quiet(read_done);
-    spdlog::info("processor: raw.market-data read to its end again; quiet periods restart now");
+    // The collector may still hold trades from the outage (it republishes after its own retry
+    // backoff): a silence counts only once it has outlasted the outage.
+    const DurationNs hold = std::clamp<DurationNs>(read_done - impaired_since_, kInputStall, kMaxOutageHold);
+    engine_->restart_quiet(read_done + hold);
+    spdlog::info("processor: raw.market-data read to its end again; quiet periods restart in {} ms", hold / kNsPerMs);
   }
   if (drained && !input_impaired_ && now - last_timer_ >= config_.timer_interval) {
     last_timer_ = now;

@@ -19,7 +19,9 @@
 // Wall-clock finals (CandleEngine::on_timer, windows of quiet instruments) only while the input
 // is read to its end: not during a backlog, and not while raw.market-data cannot be read (a
 // failed read, or reads hanging > 1 s on a broker outage, when the collector may be holding
-// trades it cannot publish); once it is readable again the engine's quiet periods restart.
+// trades it cannot publish); once it is readable again the engine's quiet periods restart, and
+// a silence is trusted only after it has lasted as long as the outage did (at least 1 s, at most
+// 60 s): the collector may still be republishing what it held during the outage.
 //
 // Pipelined commits (max_commits_in_flight, processor_commit.cc): the worker reads and builds the
 // next batch while up to that many earlier commits are in flight (Transaction::commit_async: on
@@ -169,6 +171,7 @@ class CandleProcessor {
   // The last batch could not read its input to the end (a read failed or hung): on_timer waits
   // until it can, then the engine's quiet periods restart (CandleEngine::restart_quiet).
   bool input_impaired_ = false;
+  TimestampNs impaired_since_ = 0;  // start of the read during which the input was first impaired
   std::vector<InFlight> inflight_;           // commits started, oldest first
   std::deque<std::unique_ptr<Batch>> retry_;  // built, to commit again in order (a commit failed)
   std::vector<char> owned_;          // per partition: consumed by this instance
