@@ -144,6 +144,8 @@ struct V2Parser::Impl {
       } else if (out.pair != pair) {
         return fail("bad_field", "trades of two symbols in one message");
       }
+      // As v1: a trade has a positive price and size (a fuzz finding: "qty":0 was accepted).
+      if (t.price <= Decimal() || t.quantity <= Decimal()) return fail("bad_decimal", "trade price/qty not positive");
       const auto [pd, qd] = precision_of(pair);
       if ((pd > t.price.scale() && !t.price.rescale_up(pd, t.price)) ||
           (qd > t.quantity.scale() && !t.quantity.rescale_up(qd, t.quantity))) {
