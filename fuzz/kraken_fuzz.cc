@@ -3,7 +3,7 @@
 // keys are time_us * 1000 + ordinal (ordinal < 1000); a book message that applies leaves both
 // sides within the channel depth, and kraken_checksum() equals an independent CRC32 over the
 // levels' printed strings; an update that applies matched the exchange's checksum; the
-// hand-written trade path (FrameParser::set_fast_path) agrees with the simdjson path on every frame.
+// hand-written trade and book-update paths (FrameParser::set_fast_path) agree with the simdjson path on every frame.
 #include <zlib.h>
 
 #include <string>
@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Status st = parser.parse(frame, 1'700'000'000'000'000'000, m);
     Status ss = slow.parse(frame, 1'700'000'000'000'000'000, ms);
     TF_FUZZ_CHECK(st.is_ok() == ss.is_ok() && parser.error_reason() == slow.error_reason(),
-                  "fast and simdjson trade paths disagree on the outcome");
+                  "fast and simdjson paths disagree on the outcome");
     if (st.is_ok()) {
       TF_FUZZ_CHECK(m.kind == ms.kind && m.pair == ms.pair && m.trades.size() == ms.trades.size(),
                     "fast and simdjson paths disagree on the message");
@@ -64,6 +64,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                           a.taker_side == b.taker_side && a.ts_event == b.ts_event && a.symbol == b.symbol,
                       "fast and simdjson paths disagree on a trade");
       }
+      TF_FUZZ_CHECK(m.channel_id == ms.channel_id && m.channel_name == ms.channel_name && m.symbol == ms.symbol &&
+                        m.book_depth == ms.book_depth && m.has_checksum == ms.has_checksum &&
+                        m.checksum == ms.checksum && m.asks.size() == ms.asks.size() && m.bids.size() == ms.bids.size(),
+                    "fast and simdjson paths disagree on the channel or book header");
+      auto same_levels = [](const std::vector<kraken::BookEntry>& x, const std::vector<kraken::BookEntry>& y) {
+        for (size_t i = 0; i < x.size(); ++i) {
+          if (!(x[i].price == y[i].price && x[i].price.scale() == y[i].price.scale() && x[i].volume == y[i].volume &&
+                x[i].volume.scale() == y[i].volume.scale() && x[i].ts == y[i].ts &&
+                x[i].republished == y[i].republished))
+            return false;
+        }
+        return true;
+      };
+      TF_FUZZ_CHECK(same_levels(m.asks, ms.asks) && same_levels(m.bids, ms.bids),
+                    "fast and simdjson paths disagree on a book level");
     }
     if (!st.is_ok()) {
       TF_FUZZ_CHECK(known_reason(parser.error_reason()), std::string(parser.error_reason()));

@@ -103,6 +103,7 @@ Status validate(const CollectorConfig& config) {
   }
   if (config.connect_timeout <= 0) return Status::invalid_argument("collector.binance.connect_timeout must be > 0");
   if (config.stale_timeout <= 0) return Status::invalid_argument("collector.binance.stale_timeout must be > 0");
+  if (config.ping_interval <= 0) return Status::invalid_argument("collector.binance.ping_interval must be > 0");
   if (config.http_timeout <= 0) return Status::invalid_argument("collector.binance.http_timeout must be > 0");
   if (config.backfill_limit < 1 || config.backfill_limit > 1000) {
     return Status::invalid_argument("collector.binance.backfill_limit must be 1..1000");
@@ -252,8 +253,16 @@ Collector::Stats Collector::Worker::stats() const {
   return s;
 }
 
+namespace {
+transport::WsOptions ws_options(const CollectorConfig& config) {
+  transport::WsOptions o;
+  o.ping_interval = config.ping_interval;
+  return o;
+}
+}  // namespace
+
 Collector::Collector(CollectorConfig config, bus::EventBus& bus, const Clock& clock)
-    : Collector(std::move(config), bus, clock, transport::make_ws_connection(), transport::make_http_client()) {}
+    : Collector(config, bus, clock, transport::make_ws_connection(ws_options(config)), transport::make_http_client()) {}
 
 Collector::Collector(CollectorConfig config, bus::EventBus& bus, const Clock& clock,
                      std::unique_ptr<transport::WsConnection> ws, std::unique_ptr<transport::HttpClient> http)

@@ -55,6 +55,9 @@ struct CollectorConfig {
   // fails the read), so this only catches a live connection that stopped delivering: 5 min,
   // the quality monitor's stale threshold, so quiet symbols (aggTrade only) are not reconnected.
   DurationNs stale_timeout = 5 * kNsPerMin;
+  // The real transport's keep-alive (WsOptions::ping_interval): a ping after this long without a
+  // frame, the connection declared dead when another interval passes without anything.
+  DurationNs ping_interval = 30 * kNsPerSec;
   // Proactive reconnect (SessionEnd::kAged: immediate, no backoff; the hole is backfilled)
   // before Binance's 24 h cut of every connection.
   DurationNs max_connection_age = 23 * kNsPerHour + 30 * kNsPerMin;

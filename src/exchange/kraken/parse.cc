@@ -154,6 +154,10 @@ struct FrameParser::Impl {
     int64_t id;
   };
   std::vector<FastItem> fast_items;
+  // Book updates in Kraken's compact layout (same contract as fast_trades; on false `out` is as
+  // parse() left it before the call).
+  bool fast_book_update(std::string_view f, ParsedMessage& out);
+  bool fast_levels(std::string_view f, size_t& pos, std::vector<BookEntry>& out);
   Status parse_levels(dom::element list, const char* what, std::vector<BookEntry>& out);
   Status parse_book_object(dom::element payload, ParsedMessage& out, bool& snapshot, bool& update);
 };
@@ -319,19 +323,27 @@ inline bool plain_string(std::string_view s, size_t& pos, std::string_view& out)
   return false;
 }
 
-}  // namespace
-
-bool FrameParser::Impl::fast_trades(std::string_view f, TimestampNs recv, ParsedMessage& out) {
-  constexpr std::string_view kTail = "],\"trade\",\"";
+// The common frame shape of the hand-written paths: "[" channelID ... "]" ending in a string;
+// reads the channel id (JSON integer, no leading zero, < 10^18) and leaves pos after it.
+inline bool channel_prefix(std::string_view f, size_t& pos, int64_t& channel) {
   if (f.size() < 24 || f[0] != '[' || f[f.size() - 1] != ']' || f[f.size() - 2] != '"') return false;
-  size_t pos = 1;
-  int64_t channel = 0;
+  pos = 1;
+  channel = 0;
   const size_t digits_start = pos;
   while (pos < f.size() && f[pos] >= '0' && f[pos] <= '9' && pos - digits_start < 18) {
     channel = channel * 10 + (f[pos] - '0');
     ++pos;
   }
-  if (pos == digits_start || (f[digits_start] == '0' && pos - digits_start > 1)) return false;
+  return pos != digits_start && !(f[digits_start] == '0' && pos - digits_start > 1);
+}
+
+}  // namespace
+
+bool FrameParser::Impl::fast_trades(std::string_view f, TimestampNs recv, ParsedMessage& out) {
+  constexpr std::string_view kTail = "],\"trade\",\"";
+  size_t pos = 0;
+  int64_t channel = 0;
+  if (!channel_prefix(f, pos, channel)) return false;
   if (!eat(f, pos, ",[")) return false;
   const size_t tail = f.rfind(kTail);
   if (tail == std::string_view::npos || tail < pos) return false;
@@ -396,6 +408,99 @@ bool FrameParser::Impl::fast_trades(std::string_view f, TimestampNs recv, Parsed
     t.aggregated = false;
   }
   out.kind = MessageKind::kTrade;
+  return true;
+}
+
+bool FrameParser::Impl::fast_levels(std::string_view f, size_t& pos, std::vector<BookEntry>& out) {
+  // [["p","v","t"(,"r")],...] — at least one entry (the simdjson path accepts an empty list, so
+  // does this: "[]").
+  if (!eat(f, pos, "[")) return false;
+  if (eat(f, pos, "]")) return true;
+  while (true) {
+    std::string_view price, volume, ts, flag;
+    if (!eat(f, pos, "[\"") || !plain_string(f, pos, price) || !eat(f, pos, "\",\"") ||
+        !plain_string(f, pos, volume) || !eat(f, pos, "\",\"") || !plain_string(f, pos, ts) || !eat(f, pos, "\""))
+      return false;
+    BookEntry& b = out.emplace_back();
+    if (eat(f, pos, ",\"")) {
+      if (!plain_string(f, pos, flag) || !eat(f, pos, "\"") || flag != "r") return false;
+      b.republished = true;
+    }
+    if (!eat(f, pos, "]")) return false;
+    if (!Decimal::parse(price, b.price) || b.price.is_negative() || b.price.is_zero()) return false;
+    if (!Decimal::parse(volume, b.volume) || b.volume.is_negative()) return false;
+    if (!parse_kraken_time(ts, b.ts)) return false;
+    if (eat(f, pos, "]")) return true;
+    if (!eat(f, pos, ",")) return false;
+  }
+}
+
+bool FrameParser::Impl::fast_book_update(std::string_view f, ParsedMessage& out) {
+  // [id,{"a"|"b":[levels](,"c":"crc")}(,{...}),"book-N","PAIR"]
+  size_t pos = 0;
+  int64_t channel = 0;
+  if (!channel_prefix(f, pos, channel)) return false;
+  if (!eat(f, pos, ",{\"")) return false;
+  // The tail: ,"book-N","PAIR"]
+  constexpr std::string_view kBook = "},\"book-";
+  const size_t tail = f.rfind(kBook);
+  if (tail == std::string_view::npos || tail < pos) return false;
+  size_t tp = tail + kBook.size();
+  std::string_view depth_text, pair;
+  if (!plain_string(f, tp, depth_text) || !eat(f, tp, "\",\"") || !plain_string(f, tp, pair) || tp != f.size() - 2)
+    return false;
+  int depth = 0;
+  if (!parse_small_uint(depth_text, depth) || depth == 0) return false;
+  const std::string* u = unify(pair);
+  if (u == nullptr) return false;
+
+  bool ok = true, update = false, has_checksum = false;
+  uint32_t checksum = 0;
+  int objects = 0;
+  // pos is just after an object's opening {"
+  while (ok) {
+    ++objects;
+    while (true) {  // the object's keys
+      if (eat(f, pos, "a\":")) {
+        ok = fast_levels(f, pos, out.asks);
+        update = true;
+      } else if (eat(f, pos, "b\":")) {
+        ok = fast_levels(f, pos, out.bids);
+        update = true;
+      } else if (eat(f, pos, "c\":\"")) {
+        std::string_view c;
+        ok = !has_checksum && plain_string(f, pos, c) && eat(f, pos, "\"") && !c.empty() && c.size() <= 10;
+        uint64_t v = 0;
+        for (char ch : c) {
+          if (ch < '0' || ch > '9') ok = false;
+          v = v * 10 + static_cast<uint64_t>(ch - '0');
+        }
+        ok = ok && v <= UINT32_MAX;
+        has_checksum = true;
+        checksum = static_cast<uint32_t>(v);
+      } else {
+        ok = false;
+      }
+      if (!ok || pos >= tail) break;
+      if (!eat(f, pos, ",\"")) break;  // the end of this object
+    }
+    if (!ok || pos == tail) break;
+    // A second object: },{"
+    if (objects == 2 || !eat(f, pos, "},{\"")) ok = false;
+  }
+  if (!ok || pos != tail || !update || !has_checksum) {
+    out.asks.clear();
+    out.bids.clear();
+    return false;
+  }
+  out.channel_id = channel;
+  out.channel_name.assign(f.data() + tail + 3, depth_text.size() + 5);  // book-N
+  out.pair.assign(pair);
+  out.symbol = *u;
+  out.book_depth = depth;
+  out.has_checksum = true;
+  out.checksum = checksum;
+  out.kind = MessageKind::kBookUpdate;
   return true;
 }
 
@@ -543,7 +648,15 @@ Status FrameParser::parse(std::string_view frame, TimestampNs recv, ParsedMessag
   out.error_message.clear();
   out.reqid = -1;
 
-  if (fast_path_ && impl_->fast_trades(frame, recv, out)) return Status::ok();
+  if (fast_path_ && frame.size() > 4 && frame[0] == '[') {
+    // [channelID,[ → trades; [channelID,{ → a book update (the hand-written paths).
+    size_t i = 1;
+    while (i < frame.size() && frame[i] >= '0' && frame[i] <= '9') ++i;
+    if (i + 1 < frame.size() && frame[i] == ',') {
+      if (frame[i + 1] == '[' && impl_->fast_trades(frame, recv, out)) return Status::ok();
+      if (frame[i + 1] == '{' && impl_->fast_book_update(frame, out)) return Status::ok();
+    }
+  }
   dom::element doc;
   auto ec = impl_->parser.parse(frame.data(), frame.size(), true).get(doc);
   if (ec)

@@ -279,7 +279,7 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
     pct = p.value;
   }
   for (const char* name :
-       {"drop", "drop_every", "stall_ms", "malformed", "skip_ids", "late_ms", "duplicate", "outlier", "skip_depth",
+       {"drop", "drop_every", "stall_ms", "stall_pongs_ms", "malformed", "skip_ids", "late_ms", "duplicate", "outlier", "skip_depth",
         "rest_429", "rest_418"}) {
     const IntParam p = int_param(t, name);
     if (p.bad) return illegal_param(name);
@@ -290,6 +290,8 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
       if (p.value > 0) drop_all();
     } else if (n == "drop_every") {
       drop_every.store(static_cast<uint64_t>(p.value));
+    } else if (n == "stall_pongs_ms") {
+      stall_pongs(p.value);
     } else {
       std::lock_guard lk(ctl_mu);
       if (n == "stall_ms") ctl_stall_ms = std::max(ctl_stall_ms, p.value);
@@ -314,7 +316,7 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
   }
   if (!any) {
     return binance_error(400, -1102,
-                         "one of drop, drop_every, stall_ms, malformed, skip_ids, late_ms, duplicate, outlier, skip_depth, rest_429, "
+                         "one of drop, drop_every, stall_ms, stall_pongs_ms, malformed, skip_ids, late_ms, duplicate, outlier, skip_depth, rest_429, "
                          "rest_418 is "
                          "required");
   }
@@ -341,6 +343,9 @@ RestReply Simulator::Impl::rest_stats() {
   add("connections_total", connections_total.load());
   add("connections_dropped", connections_dropped.load());
   add("rest_requests", rest_requests.load());
+  add("pings_received", pings_received.load());
+  add("pongs_withheld", pongs_withheld.load());
+  add("sequence_gaps_made", sequence_gaps_made.load());
   r.body += ",\"market_ended\":";
   r.body += ended.load() ? "true" : "false";
   r.body += "}";
@@ -387,6 +392,23 @@ std::vector<SimKrakenTrade> Simulator::kraken_history(const std::string& symbol)
 
 void Simulator::inject_drop() { impl_->drop_all(); }
 void Simulator::inject_drop_every(uint64_t n) { impl_->drop_every.store(n); }
+
+void Simulator::Impl::stall_pongs(int64_t ms) {
+  const int64_t until = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch() + std::chrono::milliseconds(ms))
+                            .count();
+  int64_t cur = pongs_stalled_until_ns.load();
+  while (cur < until && !pongs_stalled_until_ns.compare_exchange_weak(cur, until)) {
+  }
+}
+
+bool Simulator::Impl::pongs_stalled() const {
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return now < pongs_stalled_until_ns.load(std::memory_order_relaxed);
+}
+
+void Simulator::inject_stall_pongs(int64_t ms) { impl_->stall_pongs(ms); }
 
 void Simulator::inject_stall(int64_t ms) {
   {

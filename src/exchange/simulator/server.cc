@@ -187,6 +187,7 @@ Status Simulator::Impl::start() {
   hist.resize(specs.size());
   history_cap = cfg.max_trades > 0 ? 0 : std::max(kMinHistoryPerSymbol, kHistoryTrades / specs.size());
   drop_every = cfg.faults.drop_every;
+  advanced_gap_every = cfg.faults.advanced_sequence_gap_every;
 
   beast::error_code ec;
   const auto addr = net::ip::make_address(cfg.host, ec);
@@ -286,6 +287,9 @@ SimulatorStats Simulator::stats() const {
   s.connections_total = impl_->connections_total.load();
   s.connections_dropped = impl_->connections_dropped.load();
   s.rest_requests = impl_->rest_requests.load();
+  s.pings_received = impl_->pings_received.load();
+  s.pongs_withheld = impl_->pongs_withheld.load();
+  s.sequence_gaps_made = impl_->sequence_gaps_made.load();
   {
     std::lock_guard lk(impl_->ctl_mu);
     s.market_started = impl_->market_started;

@@ -186,6 +186,11 @@ struct Simulator::Impl {
   std::vector<std::tuple<int, uint64_t, int64_t>> ctl_outlier;  // (symbol or -1, count, pct)
   std::vector<std::pair<int, uint64_t>> ctl_skip_depth;  // (symbol or -1, count): Binance depth diffs
   std::atomic<uint64_t> drop_every{0};
+  // Pings are not answered until this steady-clock time (ns since epoch of steady_clock).
+  std::atomic<int64_t> pongs_stalled_until_ns{0};
+  void stall_pongs(int64_t ms);
+  bool pongs_stalled() const;
+  uint64_t advanced_gap_every = 0;  // Faults::advanced_sequence_gap_every (fixed after start)
   // Binance REST limit faults: the next N /api/v3/* requests answer 429 / 418 with Retry-After.
   std::atomic<uint64_t> rest_429_left{0}, rest_418_left{0};
   std::atomic<int64_t> rest_retry_after_s{1};
@@ -247,7 +252,8 @@ struct Simulator::Impl {
 
   // ---- stats ----
   std::atomic<uint64_t> messages_sent{0}, bytes_sent{0}, trades_generated{0}, aggs_generated{0},
-      depth_generated{0}, clients{0}, connections_total{0}, connections_dropped{0}, rest_requests{0};
+      depth_generated{0}, clients{0}, connections_total{0}, connections_dropped{0}, rest_requests{0},
+      pings_received{0}, pongs_withheld{0}, sequence_gaps_made{0};
   std::atomic<bool> ended{false};
 
   // io-thread-only helpers

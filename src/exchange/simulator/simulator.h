@@ -61,6 +61,10 @@ struct Faults {
   // Every Nth Kraken v1 book update message (all pairs and depths, in market order) carries a
   // corrupted checksum "c" (the levels are right): the client must resync that book.
   uint64_t kraken_bad_checksum_every = 0;
+  // Every Nth live message of each Coinbase Advanced Trade connection (market_trades, l2_data,
+  // heartbeats; not the subscribe replies and snapshots) is numbered but not sent: a
+  // sequence_num gap the client must repair (REST backfill, book resubscribe).
+  uint64_t advanced_sequence_gap_every = 0;
 };
 
 // Kraken v1 book faults (Simulator::inject_kraken_book_fault).
@@ -111,6 +115,9 @@ struct SimulatorStats {
   uint64_t connections_total = 0;
   uint64_t connections_dropped = 0;  // by faults or slow-client overflow
   uint64_t rest_requests = 0;
+  uint64_t pings_received = 0;      // WS pings from clients (all connections)
+  uint64_t pongs_withheld = 0;      // of those, not answered (inject_stall_pongs)
+  uint64_t sequence_gaps_made = 0;  // Advanced Trade messages numbered but not sent
   bool market_started = false;
   bool market_ended = false;      // max_trades reached and everything sent
 };
@@ -161,6 +168,9 @@ class Simulator {
   void inject_drop();                       // close every WS connection now
   void inject_drop_every(uint64_t n);       // then after every n frames per connection (0 = off)
   void inject_stall(int64_t ms);            // send nothing for ms, then catch up in a burst
+  // For the next ms of wall time no client ping is answered (a half-dead peer: TCP open, pongs
+  // stalled); data frames keep flowing. With inject_stall the connection is silent too.
+  void inject_stall_pongs(int64_t ms);
   void inject_malformed(uint64_t n, MalformedKind kind = MalformedKind::kTruncated);
   // The next n trades (of `symbol`, or of any symbol if empty) are not sent on the WS.
   void inject_skip(uint64_t n, const std::string& symbol = "");

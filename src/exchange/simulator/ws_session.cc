@@ -273,7 +273,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   bool on_frame(bool fin, uint8_t op, std::string payload) {
     switch (op) {
-      case 0x9: {  // ping → pong
+      case 0x9: {  // ping → pong (unless inject_stall_pongs holds them back)
+        sim_.pings_received.fetch_add(1, std::memory_order_relaxed);
+        if (sim_.pongs_stalled()) {
+          sim_.pongs_withheld.fetch_add(1, std::memory_order_relaxed);
+          return true;
+        }
         std::string f;
         append_ws_header(f, 0xA, payload.size());
         f += payload;
@@ -660,6 +665,12 @@ void Simulator::Impl::deliver(const Batch& batch) {
           append_ws_header(out, 0x1, 21 + name.size() + payload.size());
           append_combined(out, name, payload);
         } else if (s->coinbase_advanced_) {
+          // Faults::advanced_sequence_gap_every: numbered, not sent (a sequence_num gap).
+          if (advanced_gap_every > 0 && (s->adv_seq_ + 1) % advanced_gap_every == 0) {
+            ++s->adv_seq_;
+            sequence_gaps_made.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
           append_ws_with_sequence(out, payload, ++s->adv_seq_);
         } else {
           append_ws_header(out, 0x1, payload.size());

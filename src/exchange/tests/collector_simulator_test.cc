@@ -221,6 +221,57 @@ TEST(CollectorSimulatorTest, AgedConnectionsReconnectWithoutLosingATrade) {
   EXPECT_EQ(sim.stats().connections_dropped, 0u);  // every reconnect was the collector's own
 }
 
+// Keep-alive against a half-dead peer: while the market is silent, a connection whose pings are
+// answered stays up (no reconnect however long the silence); when the pongs stall too, the
+// transport declares it dead within 2 ping intervals, the collector reconnects and backfills, and
+// every aggregate still arrives exactly once.
+TEST(CollectorSimulatorTest, StalledPongsAreDetectedAndTheFeedHeals) {
+  simulator::SimulatorConfig sc;
+  sc.seed = 17;
+  sc.symbols = {"BTCUSDT"};
+  sc.rate = 1000;
+  sc.max_trades = 6000;
+  sc.start_on_connect = true;
+  simulator::Simulator sim(sc);
+  ASSERT_TRUE(sim.start().is_ok());
+  bus::testing::InMemoryBus bus;
+  CollectorConfig config;
+  config.ws_url = sim.ws_url();
+  config.rest_url = sim.rest_url();
+  config.symbols = {"BTC-USDT"};
+  config.ping_interval = 150 * kNsPerMs;
+  config.backoff.base_delay = 5 * kNsPerMs;
+  config.backoff.max_delay = 50 * kNsPerMs;
+  Collector collector(config, bus, SystemClock::instance());
+  ASSERT_TRUE(collector.start().is_ok());
+  ASSERT_TRUE(bus.wait_until([&] { return bus.count(topics::kRawMarketData) >= 100; }, std::chrono::seconds(30)));
+
+  // 1. Silent but healthy: 3 s without a frame, pings answered.
+  const uint64_t pings0 = sim.stats().pings_received;
+  sim.inject_stall(3000);
+  ASSERT_TRUE(bus.wait_until([&] { return sim.stats().pings_received >= pings0 + 6; }, std::chrono::seconds(30)))
+      << "no keep-alive pings during a silence of 20 ping intervals";
+  EXPECT_EQ(collector.stats().reconnects, 0u) << "a quiet connection that answers pings was dropped";
+
+  // 2. Silent and no pongs: dead within 2 ping intervals, reconnected.
+  sim.inject_stall_pongs(1500);
+  ASSERT_TRUE(bus.wait_until([&] { return collector.stats().reconnects >= 1; }, std::chrono::seconds(30)))
+      << "a peer that stopped answering pings was not detected";
+  EXPECT_GT(sim.stats().pongs_withheld, 0u);
+
+  const bool done = bus.wait_until(
+      [&] { return sim.stats().market_ended && bus.count(topics::kRawMarketData) >= sim.agg_history("BTCUSDT").size(); },
+      std::chrono::seconds(60));
+  collector.stop();
+  sim.stop();
+  ASSERT_TRUE(done) << "published " << bus.count(topics::kRawMarketData);
+  std::vector<int64_t> got, want;
+  for (const auto& r : bus.records(topics::kRawMarketData)) got.push_back(codec::decode_trade(r.value)->trade_id);
+  for (const auto& a : sim.agg_history("BTCUSDT")) want.push_back(a.id);
+  EXPECT_EQ(got, want);  // every aggregate once, in order, across the dead connection
+  EXPECT_EQ(bus.count(topics::kDlqMarketData), 0u);
+}
+
 // The simulator's GET /api/v3/exchangeInfo has the recordings' shape: parse_exchange_info reads
 // its symbols with the model's tick and step.
 TEST(CollectorSimulatorTest, ExchangeInfoListsTheSimulatedSymbols) {

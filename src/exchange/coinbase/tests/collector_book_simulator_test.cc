@@ -8,10 +8,13 @@
 
 #include <simdjson.h>
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "bus/testing/in_memory_bus.h"
+#include "core/codec.h"
 #include "core/topics.h"
 #include "exchange/coinbase/collector.h"
 #include "exchange/coinbase/parse.h"
@@ -126,6 +129,27 @@ TEST(CoinbaseSimulatorLevel2, SnapshotPlusUpdatesRebuildTheSimulatorsBookExactly
   EXPECT_EQ(crossed, 0u);
 }
 
+// Waits (90 s at most) until the market has ended, the bus holds as many trades as the
+// simulator made for BTC-USD and ETH-USD, and the collector's books of both equal the
+// simulator's (its REST depth).
+bool wait_trades_and_books_exact(const simulator::Simulator& sim, Collector& collector,
+                                 bus::testing::InMemoryBus& bus) {
+  Levels btc_bids, btc_asks, eth_bids, eth_asks;
+  auto same = [&](const std::string& product, const Levels& bids, const Levels& asks) {
+    auto top = collector.book_top(product, 0);
+    return top.is_ok() && levels(top->bids) == bids && levels(top->asks) == asks;
+  };
+  return bus.wait_until(
+      [&] {
+        if (!sim.stats().market_ended) return false;
+        const size_t trades = sim.history("BTCUSD").size() + sim.history("ETHUSD").size();
+        if (bus.count(topics::kRawMarketData) < trades) return false;
+        return rest_book(sim, "BTCUSD", btc_bids, btc_asks) && rest_book(sim, "ETHUSD", eth_bids, eth_asks) &&
+               same("BTC-USD", btc_bids, btc_asks) && same("ETH-USD", eth_bids, eth_asks);
+      },
+      std::chrono::seconds(90));
+}
+
 TEST(CoinbaseSimulatorLevel2, CollectorBooksStayExactAcrossDroppedConnections) {
   auto sc = sim_config(23, 3000);
   sc.faults.drop_every = 700;  // frames per connection
@@ -141,20 +165,7 @@ TEST(CoinbaseSimulatorLevel2, CollectorBooksStayExactAcrossDroppedConnections) {
   c.backoff.max_delay = 50 * kNsPerMs;
   Collector collector(c, bus, SystemClock::instance());
   ASSERT_TRUE(collector.start().is_ok());
-  Levels btc_bids, btc_asks, eth_bids, eth_asks;
-  auto same = [&](const std::string& product, const Levels& bids, const Levels& asks) {
-    auto top = collector.book_top(product, 0);
-    return top.is_ok() && levels(top->bids) == bids && levels(top->asks) == asks;
-  };
-  const bool done = bus.wait_until(
-      [&] {
-        if (!sim.stats().market_ended) return false;
-        const size_t trades = sim.history("BTCUSD").size() + sim.history("ETHUSD").size();
-        if (bus.count(topics::kRawMarketData) < trades) return false;
-        return rest_book(sim, "BTCUSD", btc_bids, btc_asks) && rest_book(sim, "ETHUSD", eth_bids, eth_asks) &&
-               same("BTC-USD", btc_bids, btc_asks) && same("ETH-USD", eth_bids, eth_asks);
-      },
-      std::chrono::seconds(90));
+  const bool done = wait_trades_and_books_exact(sim, collector, bus);
   const auto s = collector.stats();
   collector.stop();
   sim.stop();
@@ -166,6 +177,49 @@ TEST(CoinbaseSimulatorLevel2, CollectorBooksStayExactAcrossDroppedConnections) {
   EXPECT_GT(s.book_updates, 0u);
   EXPECT_GT(s.book_published, 0u);
   EXPECT_EQ(s.trades_published, bus.count(topics::kRawMarketData));
+  EXPECT_EQ(bus.count(topics::kDlqMarketData), 0u);
+}
+
+// Advanced Trade: every 150th live message of a connection is numbered but never sent (a
+// sequence_num gap, Faults::advanced_sequence_gap_every). Each gap makes the collector repair
+// every product (REST backfill of trades, book resubscribed from a fresh snapshot): at the end
+// every trade is published once and both books equal the simulator's.
+TEST(CoinbaseSimulatorLevel2, AdvancedTradeSequenceGapsAreRepairedTradesAndBooksExact) {
+  auto sc = sim_config(29, 4000);
+  sc.faults.advanced_sequence_gap_every = 150;
+  simulator::Simulator sim(sc);
+  ASSERT_TRUE(sim.start().is_ok());
+  bus::testing::InMemoryBus bus;
+  CollectorConfig c;
+  c.feed = "advanced";
+  c.ws_url = sim.coinbase_advanced_ws_url();
+  c.rest_url = sim.rest_url();
+  c.symbols = {"BTC-USD", "ETH-USD"};
+  c.book = true;
+  c.backoff.base_delay = 5 * kNsPerMs;
+  c.backoff.max_delay = 50 * kNsPerMs;
+  Collector collector(c, bus, SystemClock::instance());
+  ASSERT_TRUE(collector.start().is_ok());
+  const bool done = wait_trades_and_books_exact(sim, collector, bus);
+  const auto s = collector.stats();
+  collector.stop();
+  sim.stop();
+  EXPECT_TRUE(done) << "books or trades not exact at the end";
+  std::map<std::string, std::set<int64_t>> ids;
+  size_t records = 0;
+  for (const auto& r : bus.records(topics::kRawMarketData)) {
+    auto t = codec::decode_trade(r.value);
+    ASSERT_TRUE(t.is_ok());
+    ++records;
+    EXPECT_TRUE(ids[t->symbol].insert(t->trade_id).second) << "trade " << t->trade_id << " published twice";
+  }
+  EXPECT_EQ(ids["BTC-USD"].size(), sim.history("BTCUSD").size());
+  EXPECT_EQ(ids["ETH-USD"].size(), sim.history("ETHUSD").size());
+  EXPECT_EQ(records, sim.history("BTCUSD").size() + sim.history("ETHUSD").size());
+  EXPECT_GT(sim.stats().sequence_gaps_made, 0u);
+  EXPECT_GT(s.sequence_gaps, 0u);
+  EXPECT_GT(s.book_resyncs, 0u);
+  EXPECT_EQ(s.crossed_books, 0u);
   EXPECT_EQ(bus.count(topics::kDlqMarketData), 0u);
 }
 
