@@ -279,7 +279,7 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
     pct = p.value;
   }
   for (const char* name :
-       {"drop", "drop_every", "stall_ms", "stall_pongs_ms", "malformed", "skip_ids", "late_ms", "duplicate", "outlier", "skip_depth",
+       {"drop", "drop_every", "stall_ms", "stall_pongs_ms", "kraken_bad_checksum", "kraken_drop_update", "malformed", "skip_ids", "late_ms", "duplicate", "outlier", "skip_depth",
         "rest_429", "rest_418"}) {
     const IntParam p = int_param(t, name);
     if (p.bad) return illegal_param(name);
@@ -292,6 +292,10 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
       drop_every.store(static_cast<uint64_t>(p.value));
     } else if (n == "stall_pongs_ms") {
       stall_pongs(p.value);
+    } else if (n == "kraken_bad_checksum") {
+      kraken_bad_checksum_left.fetch_add(static_cast<uint64_t>(p.value), std::memory_order_relaxed);
+    } else if (n == "kraken_drop_update") {
+      kraken_drop_update_left.fetch_add(static_cast<uint64_t>(p.value), std::memory_order_relaxed);
     } else {
       std::lock_guard lk(ctl_mu);
       if (n == "stall_ms") ctl_stall_ms = std::max(ctl_stall_ms, p.value);
@@ -316,7 +320,7 @@ RestReply Simulator::Impl::rest_fault(const Target& t) {
   }
   if (!any) {
     return binance_error(400, -1102,
-                         "one of drop, drop_every, stall_ms, stall_pongs_ms, malformed, skip_ids, late_ms, duplicate, outlier, skip_depth, rest_429, "
+                         "one of drop, drop_every, stall_ms, stall_pongs_ms, kraken_bad_checksum, kraken_drop_update, malformed, skip_ids, late_ms, duplicate, outlier, skip_depth, rest_429, "
                          "rest_418 is "
                          "required");
   }

@@ -355,6 +355,35 @@ TEST(SimulatorFaultTest, DropClosesEveryConnection) {
   EXPECT_EQ(sim.stats().connections_dropped, 2u);
 }
 
+// POST /_sim/fault?stall_pongs_ms=N: pings go unanswered (counted) for N ms, then are answered
+// again; the Kraken book fault knobs are accepted over HTTP too.
+TEST(SimulatorFaultTest, StalledPongsOverHttpAreWithheldThenAnsweredAgain) {
+  SimulatorConfig c = small_config();
+  Simulator sim(c);
+  ASSERT_TRUE(sim.start().is_ok());
+  WsTestClient client;
+  client.connect(sim.port(), "/ws");
+  EXPECT_EQ(http_request(sim.port(), "/_sim/fault?stall_pongs_ms=300", http::verb::post).status, 200);
+  // Frames are handled in order: the reply to the request comes after the (missing) pong.
+  client.ping();
+  client.send(R"({"method":"LIST_SUBSCRIPTIONS","id":1})");
+  EXPECT_EQ(client.read_one(), R"({"result":[],"id":1})");
+  EXPECT_EQ(client.pongs(), 0);
+  EXPECT_EQ(sim.stats().pings_received, 1u);
+  EXPECT_EQ(sim.stats().pongs_withheld, 1u);
+  // Once the 300 ms are over, pings are answered again.
+  ASSERT_TRUE(wait_for([&] {
+    client.ping();
+    client.send(R"({"method":"LIST_SUBSCRIPTIONS","id":2})");
+    return client.read_one() == R"({"result":[],"id":2})" && client.pongs() > 0;
+  }));
+  EXPECT_EQ(sim.stats().pongs_withheld + static_cast<uint64_t>(client.pongs()), sim.stats().pings_received);
+  EXPECT_EQ(http_request(sim.port(), "/_sim/fault?kraken_bad_checksum=2", http::verb::post).status, 200);
+  EXPECT_EQ(http_request(sim.port(), "/_sim/fault?kraken_drop_update=1", http::verb::post).status, 200);
+  EXPECT_EQ(http_request(sim.port(), "/_sim/fault?stall_pongs_ms=soon", http::verb::post).status, 400);
+  EXPECT_NE(http_request(sim.port(), "/_sim/stats").body.find(R"("pongs_withheld":)"), std::string::npos);
+}
+
 TEST(SimulatorFaultTest, DropEveryNMessagesFromConfig) {
   SimulatorConfig c = small_config();
   c.rate = 5000;
