@@ -32,6 +32,23 @@ TEST(Config, ExampleFileLoadsWithDefaults) {
   EXPECT_EQ(c.binance.symbols[0], "BTC-USDT");
 }
 
+// The shipped live config: all three exchanges, trades and books, each collector's config valid.
+TEST(Config, LiveFileEnablesAllThreeExchangesWithBooks) {
+  auto r = load_config(std::string(TICKFLOW_SOURCE_DIR) + "/config/live.toml", {}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(r)) << std::get<ConfigError>(r).to_string();
+  const AppConfig& c = std::get<AppConfig>(r);
+  EXPECT_TRUE(c.binance.enabled);
+  EXPECT_TRUE(c.binance.book);
+  EXPECT_EQ(c.binance.ws_url, "wss://stream.binance.com:9443");
+  EXPECT_TRUE(c.kraken.enabled);
+  EXPECT_EQ(c.kraken.book_depth, 10);
+  EXPECT_EQ(c.kraken.ws_url, "wss://ws.kraken.com");
+  EXPECT_TRUE(c.coinbase.enabled);
+  EXPECT_TRUE(c.coinbase.book);
+  EXPECT_EQ(c.coinbase.ws_url, "wss://ws-feed.exchange.coinbase.com");
+  EXPECT_EQ(c.coinbase.symbols, (std::vector<std::string>{"BTC-USD", "ETH-USD"}));
+}
+
 TEST(Config, EnvironmentOverridesFileAndFlagsOverrideEnvironment) {
   std::string path = write_temp("[api]\nport = 9000\n");
   auto r = load_config(path, {{"TICKFLOW_API_PORT", "9100"}}, {});
