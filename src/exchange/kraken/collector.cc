@@ -106,6 +106,7 @@ class Collector::Worker {
     s.book_resyncs = st_.book_resyncs.load();
     s.book_stale = st_.book_stale.load();
     s.id_gaps = st_.id_gaps.load();
+    s.rest_rate_limited = st_.rest_rate_limited.load();
     return s;
   }
   std::optional<BookState> book(std::string_view symbol) const {
@@ -130,7 +131,7 @@ class Collector::Worker {
   struct AtomicStats {
     std::atomic<uint64_t> frames{0}, backfilled{0}, duplicates_dropped{0}, ignored{0}, exchange_errors{0},
         unfilled_gaps{0}, book_snapshots{0}, book_updates{0}, checksum_mismatches{0}, book_resyncs{0},
-        book_stale{0}, id_gaps{0};
+        book_stale{0}, id_gaps{0}, rest_rate_limited{0};
   };
 
   void run();
@@ -141,6 +142,7 @@ class Collector::Worker {
   void resync_book(PairState& p, std::string_view reason);
   void publish_view(size_t i);
   std::string book_request(std::string_view event, std::string_view pair_list) const;
+  Result<transport::HttpResponse> get_public(const std::string& url);
   void backfill(PairState& p, int64_t until_key);
   int64_t& last_key(const PairState& p) { return out_.series(p.series).last_id; }
   void end_on(collector::CollectorOutput::Flush f) {
@@ -202,7 +204,7 @@ Status Collector::Worker::start() {
   auto specs = internal::resolve(config_);
   if (config_.fetch_instruments) {
     // The instrument list: every configured pair must be a trading Kraken pair.
-    auto res = rest_.get(rest_base_ + "/0/public/AssetPairs");
+    auto res = get_public(rest_base_ + "/0/public/AssetPairs");
     if (!res) return Status(res.status().code(), "collector.kraken: GET /0/public/AssetPairs: " + res.status().message());
     auto list = parse_asset_pairs(res->body);
     if (!list) return Status(list.status().code(), "collector.kraken: " + list.status().message());
@@ -457,6 +459,25 @@ void Collector::Worker::publish_view(size_t i) {
   views_[i] = std::move(v);
 }
 
+Result<transport::HttpResponse> Collector::Worker::get_public(const std::string& url) {
+  // Kraken answers its REST rate limit ("EAPI:Rate limit exceeded") and overload ("EService:
+  // Unavailable" / "EService:Busy") with HTTP 200 and the error first in the body's error
+  // array; the restriction lasts "a few seconds" (Kraken's REST rate-limit guide): retried like
+  // a 429, backoff.base_delay × attempt apart, at most max_http_retries times.
+  for (int attempt = 0;; ++attempt) {
+    auto res = rest_.get(url);
+    if (!res) return res;
+    const std::string_view head = std::string_view(res->body).substr(0, 64);
+    const bool limited = head.find("\"EAPI:Rate limit") != std::string_view::npos ||
+                         head.find("\"EService:") != std::string_view::npos;
+    if (!limited || attempt >= config_.max_http_retries) return res;
+    st_.rest_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    probe_.http_limited(429);
+    spdlog::warn("collector.kraken: REST {} (attempt {}); retrying", std::string(head), attempt + 1);
+    if (!control_.wait_for(config_.backoff.base_delay * (attempt + 1))) return res;
+  }
+}
+
 void Collector::Worker::backfill(PairState& p, int64_t until_key) {
   // since is exclusive, in ns: one below the last key's microsecond gives its whole group, so
   // the page's ordinals equal the live ones (rest.h).
@@ -469,7 +490,7 @@ void Collector::Worker::backfill(PairState& p, int64_t until_key) {
   bool complete = false;
   for (int page = 0; page < config_.max_backfill_pages && !control_.stopping(); ++page) {
     const std::string url = rest_base_ + "/0/public/Trades?pair=" + p.rest_pair + "&since=" + since;
-    auto res = rest_.get(url);
+    auto res = get_public(url);
     if (!res) {
       spdlog::error("collector.kraken: backfill of {} since {} failed: {}", p.pair, since, res.status().message());
       if (res.status().code() == ErrorCode::kInvalidArgument) {

@@ -122,6 +122,7 @@ class Collector {
     uint64_t book_resyncs = 0;         // resubscribes of one pair's book (any reason)
     uint64_t book_stale = 0;           // updates of an out-of-sync book skipped until its snapshot
     uint64_t id_gaps = 0;              // v2: trade id jumps inside a session (repaired from REST)
+    uint64_t rest_rate_limited = 0;    // REST answers "EAPI:Rate limit" / "EService:" (retried)
   };
 
   // One pair's book as the worker last verified it (for tests and inspection).

@@ -64,11 +64,31 @@ int Simulator::Impl::symbol_of(const Target& t, RestReply& err) const {
   return -1;
 }
 
+namespace {
+// Decrements `left` if positive; true when it did (one fault taken).
+bool take_one(std::atomic<uint64_t>& left) {
+  uint64_t n = left.load();
+  while (n > 0 && !left.compare_exchange_weak(n, n - 1)) {
+  }
+  return n > 0;
+}
+}  // namespace
+
 RestReply Simulator::Impl::handle_rest(std::string_view method, std::string_view target) {
   const Target t = parse_target(target);
   const bool get = method == "GET";
   if (t.path == "/_sim/fault" && (method == "POST" || get)) return rest_fault(t);
   if (t.path == "/_sim/stats" && get) return rest_stats();
+  // inject_rest_limit(429, n) also limits the Kraken and Coinbase REST endpoints, each the way
+  // its exchange answers (418 is Binance's alone): Kraken HTTP 200 with "EAPI:Rate limit
+  // exceeded" in its error array (Kraken's error format and text), Coinbase HTTP 429 (its
+  // documented status; the body text is not documented: its usual {"message":...} shape).
+  const bool kraken_path = t.path.rfind("/0/public/", 0) == 0;
+  const bool coinbase_path = get && t.path.rfind("/products", 0) == 0;
+  if ((kraken_path || coinbase_path) && take_one(rest_429_left)) {
+    if (kraken_path) return {200, R"({"error":["EAPI:Rate limit exceeded"]})"};
+    return {429, R"({"message":"Too Many Requests"})"};
+  }
   if (t.path == "/0/public/Trades" && (get || method == "POST")) return rest_kraken_trades(t);
   if (t.path == "/0/public/AssetPairs" && get) return rest_kraken_asset_pairs();  // kraken.cc
   if (get && (t.path == "/products" || t.path == "/products/")) return rest_coinbase_products();
@@ -76,14 +96,8 @@ RestReply Simulator::Impl::handle_rest(std::string_view method, std::string_view
   if (!get) return binance_error(405, -1000, "Method not allowed.");
   if (t.path.rfind("/api/v3/", 0) == 0) {
     // The REST limit faults (Binance's texts; Retry-After in seconds).
-    auto take = [](std::atomic<uint64_t>& left) {
-      uint64_t n = left.load();
-      while (n > 0 && !left.compare_exchange_weak(n, n - 1)) {
-      }
-      return n > 0;
-    };
-    const bool ban = take(rest_418_left);
-    if (ban || take(rest_429_left)) {
+    const bool ban = take_one(rest_418_left);
+    if (ban || take_one(rest_429_left)) {
       RestReply r = binance_error(ban ? 418 : 429, -1003,
                                   ban ? "Way too much request weight used; IP banned until 1700000000000. Please use "
                                         "WebSocket Streams for live updates to avoid bans."

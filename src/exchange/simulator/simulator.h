@@ -183,7 +183,9 @@ class Simulator {
   // The next n Binance depthUpdates (of `symbol`, or of any) are not sent (a U/u gap).
   void inject_skip_depth(uint64_t n, const std::string& symbol = "");
   // The next n Binance REST requests (/api/v3/*) answer `status` (429 rate limit or 418 IP ban)
-  // with Retry-After: retry_after_s and Binance's -1003 body.
+  // with Retry-After: retry_after_s and Binance's -1003 body. A 429 fault is also taken by the
+  // next Kraken (/0/public/*: HTTP 200, {"error":["EAPI:Rate limit exceeded"]}) or Coinbase
+  // (/products*: HTTP 429) request, whichever comes first.
   void inject_rest_limit(int status, uint64_t n, int64_t retry_after_s = 1);
   // The next n Kraken v1 book update messages (any pair / depth) get the fault.
   void inject_kraken_book_fault(uint64_t n, KrakenBookFault kind = KrakenBookFault::kBadChecksum);

@@ -184,6 +184,8 @@ TEST(CoinbaseCollectorSimulatorTest, EveryTradeOnceAcrossDropsAndGapsWithRestBac
   bus::testing::InMemoryBus bus;
   Collector collector(config_for(sim), bus, SystemClock::instance());
   ASSERT_TRUE(collector.start().is_ok());
+  // The next 3 REST calls (backfill pages) answer HTTP 429: retried, no hole left.
+  sim.inject_rest_limit(429, 3);
   const bool done = bus.wait_until(
       [&] { return sim.stats().market_ended && bus.count(topics::kRawMarketData) >= total(sim); },
       std::chrono::seconds(90));
@@ -194,6 +196,7 @@ TEST(CoinbaseCollectorSimulatorTest, EveryTradeOnceAcrossDropsAndGapsWithRestBac
   EXPECT_EQ(got["BTC-USD"], expected(sim, "BTCUSD"));  // every trade once, in id order, exact
   EXPECT_EQ(got["ETH-USD"], expected(sim, "ETHUSD"));
   const auto s = collector.stats();
+  EXPECT_EQ(s.http_rate_limited, 3u);
   EXPECT_GT(s.reconnects, 0u);
   EXPECT_GT(s.gaps, 0u);
   EXPECT_GT(s.backfilled, 0u);

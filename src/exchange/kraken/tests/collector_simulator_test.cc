@@ -96,6 +96,9 @@ TEST(KrakenCollectorSimulatorTest, EveryTradeOnceAcrossDropsWithRestBackfill) {
   bus::testing::InMemoryBus bus;
   Collector collector(config_for(sim), bus, SystemClock::instance());
   ASSERT_TRUE(collector.start().is_ok());
+  // The next 3 REST calls (backfills) answer Kraken's "EAPI:Rate limit exceeded" (HTTP 200):
+  // retried, not a lost hole.
+  sim.inject_rest_limit(429, 3);
   const bool done = bus.wait_until(
       [&] { return sim.stats().market_ended && bus.count(topics::kRawMarketData) >= total(sim); },
       std::chrono::seconds(60));
@@ -106,6 +109,7 @@ TEST(KrakenCollectorSimulatorTest, EveryTradeOnceAcrossDropsWithRestBackfill) {
   EXPECT_EQ(got["BTC-USD"], expected(sim, "BTCUSD"));  // every trade once, in order, same key
   EXPECT_EQ(got["ETH-USD"], expected(sim, "ETHUSD"));
   const auto s = collector.stats();
+  EXPECT_EQ(s.rest_rate_limited, 3u);
   EXPECT_GT(s.reconnects, 0u);
   EXPECT_GT(s.backfilled, 0u);
   EXPECT_GT(s.duplicates_dropped, 0u);  // live frames the backfill had already covered
