@@ -135,10 +135,10 @@ SessionEnd Collector::Worker::run_session() {
       kComponent, *ws_, control_, config_.stale_timeout, config_.max_batch_frames,
       [this](std::string_view frame) { return process(frame); },
       [&]() -> std::optional<SessionEnd> {
-        if (!end_) end_on(out_.flush());
+        if (!end_) end_on(out_.flush_async());  // pipelined: up to 4 batches in flight
         if (!end_ && !books_.empty()) {
           sync_books();  // snapshots due (REST), then their in-sync states are committed
-          if (!end_) end_on(out_.flush());
+          if (!end_) end_on(out_.flush_async());
         }
         if (end_) return take_end();
         if (SteadyClock::now() - connected_at >= std::chrono::nanoseconds(config_.max_connection_age)) {

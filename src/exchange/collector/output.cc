@@ -113,8 +113,8 @@ void CollectorOutput::reject(std::string_view reason, std::string detail, std::s
   txn_->append(topics::kDlqMarketData, exchange_, codec::encode_dead_letter(dl, now));
 }
 
-CollectorOutput::Flush CollectorOutput::flush() {
-  if (!txn_) return Flush::kOk;
+bool CollectorOutput::start_commit() {
+  if (!txn_) return false;
   bool any_dirty = false;
   for (auto& s : series_) {
     if (s.dirty) {
@@ -124,18 +124,37 @@ CollectorOutput::Flush CollectorOutput::flush() {
   }
   if (txn_->appended() == 0 && !any_dirty) {
     txn_.reset();
-    return Flush::kOk;
+    return false;
   }
-  Status st = txn_->commit();
+  InFlight f;
+  f.ids.reserve(series_.size());
+  for (auto& s : series_) {
+    f.ids.push_back(s.last_id);
+    s.dirty = false;  // written by this batch; a later move makes it dirty again
+  }
+  f.pending = txn_->commit_async();
   txn_.reset();
-  if (st) {
+  in_flight_.push_back(std::move(f));
+  return true;
+}
+
+CollectorOutput::Flush CollectorOutput::finish_in_flight(size_t keep, bool only_ready) {
+  while (in_flight_.size() > keep || (only_ready && !in_flight_.empty() && in_flight_.front().pending->ready())) {
+    InFlight f = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    const Status st = f.pending->wait();
+    if (!st) return failed(st);
     commits_.fetch_add(1, std::memory_order_relaxed);
-    for (auto& s : series_) {
-      s.committed_id = s.last_id;
-      s.dirty = false;
-    }
-    return Flush::kOk;
+    for (size_t i = 0; i < series_.size() && i < f.ids.size(); ++i) series_[i].committed_id = f.ids[i];
   }
+  return Flush::kOk;
+}
+
+CollectorOutput::Flush CollectorOutput::failed(const Status& st) {
+  // The later batches must not apply their state before this one's: cancel them.
+  for (auto& f : in_flight_) f.pending->cancel();
+  in_flight_.clear();
+  txn_.reset();
   publish_errors_.fetch_add(1, std::memory_order_relaxed);
   probe_.publish_error();
   for (auto& s : series_) {
@@ -149,6 +168,18 @@ CollectorOutput::Flush CollectorOutput::flush() {
   }
   spdlog::error("{}: bus commit failed ({}); reconnecting to backfill", component_, st.to_string());
   return Flush::kReconnect;
+}
+
+CollectorOutput::Flush CollectorOutput::flush() {
+  start_commit();
+  return finish_in_flight(0);
+}
+
+CollectorOutput::Flush CollectorOutput::flush_async() {
+  // Earlier verdicts first (a failure there rolls back this batch's ids too).
+  if (Flush f = finish_in_flight(kMaxCommitsInFlight, /*only_ready=*/true); f != Flush::kOk) return f;
+  if (!start_commit()) return Flush::kOk;
+  return finish_in_flight(kMaxCommitsInFlight);
 }
 
 }  // namespace tickflow::exchange::collector

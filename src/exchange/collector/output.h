@@ -12,6 +12,16 @@
 // once per 10 s with a count of the suppressed ones, and appends a DeadLetter to
 // dlq.market-data keyed by the exchange.
 //
+// flush_async() is flush() without waiting for the bus (Transaction::commit_async: on Kafka the
+// records are handed to the producer and acknowledged meanwhile): up to kMaxCommitsInFlight
+// batches are in flight while the worker reads and builds the next. They finish strictly in
+// order; a series' committed id moves only when its batch finished; the first failure cancels
+// the later ones (their records may already be in the log: the sinks drop duplicates by trade
+// key) and rolls every last id back to the committed one, exactly as a failed flush() — its
+// verdict comes from the flush_async() (or flush()) that finds it. flush() and drop_batch()
+// finish everything in flight first. On a bus without async commits (embedded) flush_async()
+// is flush().
+//
 // publish_book() appends an order-book snapshot (exchange/collector/book_output.h) to
 // raw.orderbook in the same open batch, so snapshots commit together with the trades.
 //
@@ -21,6 +31,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -75,6 +86,10 @@ class CollectorOutput {
   // Commits the open batch (if any) with the moved last ids. The error of a failed commit is in
   // last_error().
   Flush flush();
+  // Starts the commit of the open batch and returns (see the file comment).
+  Flush flush_async();
+  static constexpr size_t kMaxCommitsInFlight = 4;
+  size_t commits_in_flight() const { return in_flight_.size(); }
   const Status& last_error() const { return last_error_; }
 
   uint64_t published() const { return published_.load(std::memory_order_relaxed); }
@@ -82,10 +97,26 @@ class CollectorOutput {
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   uint64_t publish_errors() const { return publish_errors_.load(std::memory_order_relaxed); }
   uint64_t books_published() const { return books_published_.load(std::memory_order_relaxed); }
-  void drop_batch() { txn_.reset(); }
+  // Drops the open batch; batches in flight are finished first.
+  void drop_batch() {
+    (void)finish_in_flight(0);
+    txn_.reset();
+  }
+  ~CollectorOutput() { (void)finish_in_flight(0); }
 
  private:
+  struct InFlight {
+    std::unique_ptr<bus::PendingCommit> pending;
+    std::vector<int64_t> ids;  // every series' last id when the batch was cut
+  };
   void ensure_txn();
+  // Starts the open batch's commit (false: nothing to commit).
+  bool start_commit();
+  // Finishes in-flight commits, oldest first, until at most `keep` remain (or only unfinished
+  // ready()-false ones when `only_ready`). A failure cancels the rest and rolls back.
+  Flush finish_in_flight(size_t keep, bool only_ready = false);
+  Flush failed(const Status& st);
+  std::deque<InFlight> in_flight_;
 
   const std::string exchange_, component_, state_ns_;
   bus::EventBus& bus_;

@@ -305,7 +305,7 @@ SessionEnd Collector::Worker::run_session() {
       kComponent, *ws_, control_, config_.stale_timeout, config_.max_batch_frames,
       [this](std::string_view frame) { return process(frame); },
       [this]() -> std::optional<SessionEnd> {
-        if (!end_) end_on(out_.flush());
+        if (!end_) end_on(out_.flush_async());  // pipelined: up to 4 batches in flight
         std::optional<SessionEnd> e = end_;
         end_.reset();
         return e;
