@@ -179,7 +179,8 @@ CollectorOutput::Flush CollectorOutput::flush_async() {
   // Earlier verdicts first (a failure there rolls back this batch's ids too).
   if (Flush f = finish_in_flight(kMaxCommitsInFlight, /*only_ready=*/true); f != Flush::kOk) return f;
   if (!start_commit()) return Flush::kOk;
-  return finish_in_flight(kMaxCommitsInFlight);
+  // Whatever is already acknowledged (a bus that commits at once: this batch) finishes now.
+  return finish_in_flight(kMaxCommitsInFlight, /*only_ready=*/true);
 }
 
 }  // namespace tickflow::exchange::collector
