@@ -88,8 +88,10 @@ class RdKafkaClient final : public KafkaClient {
   std::map<std::string, bool, std::less<>> watched_;
   std::function<void(std::string_view)> listener_;
 
-  // Tail cache of the watched partitions: every data record with an offset in [begin, next) is
-  // in `records` (offsets in between are control records); at most kTailRecords/kTailBytes.
+  // Tail cache of the watched partitions: the data records the watcher delivered with an offset
+  // in [begin, next), in order; at most kTailRecords/kTailBytes. Offsets missing in between are
+  // control records — or records the watcher never delivered (fetch errors around a broker
+  // outage), so fetch_cached serves only runs without a hole, starting exactly at from_offset.
   struct Tail {
     int64_t begin = 0;
     int64_t next = 0;

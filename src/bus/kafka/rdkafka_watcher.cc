@@ -84,7 +84,16 @@ bool RdKafkaClient::fetch_cached(std::string_view topic, int32_t partition, int6
   if (from_offset < t.begin || from_offset >= t.next) return false;
   auto first = std::lower_bound(t.records.begin(), t.records.end(), from_offset,
                                 [](const Record& r, int64_t o) { return r.offset < o; });
-  for (; first != t.records.end() && max_records > 0; ++first, --max_records) out.push_back(*first);
+  // Only a run that starts exactly at from_offset and has no hole: the tail holds what the
+  // watcher consumer delivered, and if it ever missed a record (fetch errors around a leader
+  // outage) serving the next one would skip it for good — the reader's position moves past it.
+  // A hole (or a transaction marker's offset) is left to the consumer fetch below, which reads
+  // the partition itself from from_offset.
+  if (first == t.records.end() || first->offset != from_offset) return false;
+  for (int64_t expect = from_offset; first != t.records.end() && max_records > 0 && first->offset == expect;
+       ++first, --max_records, ++expect) {
+    out.push_back(*first);
+  }
   return true;
 }
 
