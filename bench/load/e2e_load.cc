@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
   int provisional_ms = 1;
   std::string timeframes = "1m";
   size_t commits_in_flight = processing::ProcessorConfig{}.max_commits_in_flight;
+  size_t collector_in_flight = 0;  // binance::CollectorConfig::commits_in_flight (experimental)
   bool analytics = false;  // --analytics (no value): taken out before the key/value flags
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], "--analytics") == 0) {
@@ -234,6 +235,7 @@ int main(int argc, char** argv) {
     else if (k == "--provisional-ms") provisional_ms = std::atoi(argv[i + 1]);
     else if (k == "--timeframes") timeframes = argv[i + 1];
     else if (k == "--commits-in-flight") commits_in_flight = static_cast<size_t>(std::max(1, std::atoi(argv[i + 1])));
+    else if (k == "--collector-commits-in-flight") collector_in_flight = static_cast<size_t>(std::max(0, std::atoi(argv[i + 1])));
 
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
@@ -419,6 +421,7 @@ int main(int argc, char** argv) {
   cc.rest_url = sim.rest_url();
   cc.trade_stream = "trade";
   for (int s = 0; s < nsym; ++s) cc.symbols.push_back(kSymbols[s]);
+  cc.commits_in_flight = collector_in_flight;
   exchange::binance::Collector collector(cc, **bus, clock);
   name_this_thread("collector");
   if (Status st = collector.start(); !st) {

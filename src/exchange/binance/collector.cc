@@ -167,7 +167,9 @@ Collector::Worker::Worker(CollectorConfig config, bus::EventBus& bus, const Cloc
             {config_.max_http_retries, config_.http_timeout, config_.backoff.base_delay,
              config_.rate_limit_default_wait, config_.ban_min_wait},
             control_, probe_, kComponent),
-      health_(std::string(kComponent)) {}
+      health_(std::string(kComponent)) {
+  out_.set_max_commits_in_flight(config_.commits_in_flight);
+}
 
 Collector::Worker::~Worker() { stop(); }
 

@@ -71,6 +71,10 @@ struct CollectorConfig {
   // before they are published and committed; meanwhile nothing more is read, so TCP flow control
   // pushes back on the exchange (explicit backpressure, no unbounded buffer; see the README).
   size_t max_batch_frames = 1000;
+  // Bus commits in flight while the next batch is read (CollectorOutput::set_max_commits_in_flight).
+  // 0 (default): each batch is acknowledged first. Experimental: not for production yet (the
+  // exchange README, "Pipelined collector commits").
+  size_t commits_in_flight = 0;
   int commit_retries = 3;           // retryable commit failures before reconnecting
   // Every trade (live and backfilled) is validated before it is published; a rejected one goes
   // to dlq.market-data with the validator's reason, in the same transaction (nothing is lost).

@@ -177,10 +177,10 @@ CollectorOutput::Flush CollectorOutput::flush() {
 
 CollectorOutput::Flush CollectorOutput::flush_async() {
   // Earlier verdicts first (a failure there rolls back this batch's ids too).
-  if (Flush f = finish_in_flight(kMaxCommitsInFlight, /*only_ready=*/true); f != Flush::kOk) return f;
+  if (Flush f = finish_in_flight(max_in_flight_, /*only_ready=*/true); f != Flush::kOk) return f;
   if (!start_commit()) return Flush::kOk;
   // Whatever is already acknowledged (a bus that commits at once: this batch) finishes now.
-  return finish_in_flight(kMaxCommitsInFlight, /*only_ready=*/true);
+  return finish_in_flight(max_in_flight_, /*only_ready=*/true);
 }
 
 }  // namespace tickflow::exchange::collector

@@ -13,8 +13,9 @@
 // dlq.market-data keyed by the exchange.
 //
 // flush_async() is flush() without waiting for the bus (Transaction::commit_async: on Kafka the
-// records are handed to the producer and acknowledged meanwhile): up to kMaxCommitsInFlight
-// batches are in flight while the worker reads and builds the next. They finish strictly in
+// records are handed to the producer and acknowledged meanwhile): up to
+// set_max_commits_in_flight() batches (default 0: flush_async() waits like flush()) are in
+// flight while the worker reads and builds the next. They finish strictly in
 // order; a series' committed id moves only when its batch finished; the first failure cancels
 // the later ones (their records may already be in the log: the sinks drop duplicates by trade
 // key) and rolls every last id back to the committed one, exactly as a failed flush() — its
@@ -88,7 +89,10 @@ class CollectorOutput {
   Flush flush();
   // Starts the commit of the open batch and returns (see the file comment).
   Flush flush_async();
-  static constexpr size_t kMaxCommitsInFlight = 4;
+  // 0 (default): every batch is acknowledged before the next is read. N > 0: experimental —
+  // see src/exchange/README.md ("Pipelined collector commits") for the loss seen under broker
+  // outages with 4 in flight that is not explained yet.
+  void set_max_commits_in_flight(size_t n) { max_in_flight_ = n; }
   size_t commits_in_flight() const { return in_flight_.size(); }
   const Status& last_error() const { return last_error_; }
 
@@ -117,6 +121,7 @@ class CollectorOutput {
   Flush finish_in_flight(size_t keep, bool only_ready = false);
   Flush failed(const Status& st);
   std::deque<InFlight> in_flight_;
+  size_t max_in_flight_ = 0;
 
   const std::string exchange_, component_, state_ns_;
   bus::EventBus& bus_;

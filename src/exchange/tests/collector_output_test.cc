@@ -38,7 +38,9 @@ struct Fixture {
   CollectorProbe probe{"binance", {"trade"}};
   CollectorOutput out{"binance", bus, clock, probe, quality::ValidatorConfig{}};
   size_t series = 0;
+  static constexpr size_t kInFlight = 4;
   Fixture() {
+    out.set_max_commits_in_flight(kInFlight);
     EXPECT_TRUE(out.create_topics());
     series = *out.add_series("binance:BTC-USDT", "BTC-USDT");
   }
@@ -60,8 +62,8 @@ TEST(CollectorOutputPipelining, BatchesStayInFlightUpToTheLimitAndFinishInOrder)
   for (int64_t b = 0; b < 10; ++b) ASSERT_EQ(f.batch(b * 10 + 1, b * 10 + 10), Flush::kOk);
   const auto c = f.bus.counters();
   EXPECT_EQ(c.started, 10);
-  EXPECT_EQ(c.max_in_flight, static_cast<int>(CollectorOutput::kMaxCommitsInFlight) + 1);
-  EXPECT_EQ(f.out.commits_in_flight(), CollectorOutput::kMaxCommitsInFlight);
+  EXPECT_EQ(c.max_in_flight, static_cast<int>(Fixture::kInFlight) + 1);
+  EXPECT_EQ(f.out.commits_in_flight(), Fixture::kInFlight);
   EXPECT_FALSE(c.out_of_order);
   // The finished batches' last id is what a restart resumes from; not the ones in flight.
   EXPECT_EQ(f.out.series(f.series).committed_id, 60);
@@ -107,6 +109,17 @@ TEST(CollectorOutputPipelining, AFailedBatchCancelsTheLaterOnesAndRollsBackToThe
   std::vector<int64_t> want;
   for (int64_t i = 1; i <= 40; ++i) want.push_back(i);
   EXPECT_EQ(f.published_ids(), want) << "the cancelled batches applied nothing";
+}
+
+TEST(CollectorOutputPipelining, ByDefaultEveryBatchIsAcknowledgedBeforeFlushAsyncReturns) {
+  Fixture f;
+  f.out.set_max_commits_in_flight(0);
+  for (int64_t b = 0; b < 3; ++b) {
+    ASSERT_EQ(f.batch(b * 10 + 1, b * 10 + 10), Flush::kOk);
+    EXPECT_EQ(f.out.commits_in_flight(), 0u);
+    EXPECT_EQ(f.stored_last_id(), std::to_string(b * 10 + 10));
+  }
+  EXPECT_EQ(f.bus.counters().max_in_flight, 1);
 }
 
 TEST(CollectorOutputPipelining, DropBatchFinishesWhatIsInFlightAndDropsOnlyTheOpenBatch) {
