@@ -179,11 +179,12 @@ bool Collector::Worker::process(std::string_view frame) {
       return !end_;
     case MessageKind::kSubscriptionResult:
       if (!parsed_.subscription_error.empty()) {
-        stats_.subscribe_errors.fetch_add(1, std::memory_order_relaxed);
         spdlog::error("collector.binance: SUBSCRIBE id {} rejected by Binance: {}", parsed_.request_id,
                       parsed_.subscription_error);
         health_.set(HealthState::kDegraded, "binance rejected SUBSCRIBE id " + std::to_string(parsed_.request_id) +
                                                 ": " + parsed_.subscription_error);
+        // After the health (release: pairs with the reader's load): whoever sees the count sees the health.
+        stats_.subscribe_errors.fetch_add(1, std::memory_order_release);
       } else {
         stats_.ignored.fetch_add(1, std::memory_order_relaxed);
       }

@@ -404,10 +404,10 @@ bool Collector::Worker::process(std::string_view frame) {
       }
       break;
     case MessageKind::kError:
-      st_.exchange_errors.fetch_add(1);
       spdlog::error("collector.coinbase: Coinbase error: {} ({})", parsed_.error_message, parsed_.error_reason);
       health_.set(HealthState::kDegraded, "coinbase: " + parsed_.error_message +
                                               (parsed_.error_reason.empty() ? "" : ": " + parsed_.error_reason));
+      st_.exchange_errors.fetch_add(1);  // after the health: whoever sees the count sees the health
       break;
     case MessageKind::kSnapshot:
     case MessageKind::kL2Update:

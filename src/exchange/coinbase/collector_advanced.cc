@@ -102,9 +102,9 @@ bool Collector::Worker::process_advanced(std::string_view frame) {
       }
       break;
     case AdvancedChannel::kError:
-      st_.exchange_errors.fetch_add(1);
       spdlog::error("collector.coinbase: Coinbase error: {}", adv_.error_message);
       health_.set(HealthState::kDegraded, "coinbase: " + adv_.error_message);
+      st_.exchange_errors.fetch_add(1);  // after the health: whoever sees the count sees the health
       break;
     case AdvancedChannel::kHeartbeats:
     case AdvancedChannel::kOther:

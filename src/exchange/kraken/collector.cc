@@ -334,10 +334,10 @@ bool Collector::Worker::process(std::string_view frame) {
       return !end_;
     case MessageKind::kSubscriptionStatus:
       if (parsed_.is_error()) {
-        st_.exchange_errors.fetch_add(1);
         spdlog::error("collector.kraken: subscription to {} {} refused by Kraken: {}", parsed_.subscription_name,
                       parsed_.pair, parsed_.error_message);
         health_.set(HealthState::kDegraded, "kraken: " + parsed_.pair + ": " + parsed_.error_message);
+        st_.exchange_errors.fetch_add(1);  // after the health: whoever sees the count sees the health
       } else if (parsed_.status == "subscribed" && parsed_.subscription_name != "book") {
         // Everything from here on streams live: repair the hole before reading it.
         if (PairState* p = find(parsed_.pair); p != nullptr && p->needs_backfill) {
