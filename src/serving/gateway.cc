@@ -308,11 +308,11 @@ void RealtimeGateway::dispatch(const bus::Record& record, std::vector<std::share
   collect(candle->series_key(), scratch);
   if (scratch.empty()) return;
   auto json = std::make_shared<const std::string>(candle_update_message(*candle));
-  for (auto& s : scratch) s->deliver(json);
-  if (last_trade_recv > 0) {
+  if (last_trade_recv > 0) {  // observed before the hand-over: a client that got it finds it in /metrics
     double latency = static_cast<double>(clock_.now_ns() - last_trade_recv) / 1e9;
     probe.push_latency.Observe(std::max(0.0, latency));
   }
+  for (auto& s : scratch) s->deliver(json);
   scratch.clear();  // release references outside the lock
 }
 

@@ -24,12 +24,19 @@ void Collector::Worker::on_depth(TimestampNs recv) {
   {
     std::lock_guard lk(book_mu_);
     step = b.sync.on_diff(parsed_.first_update_id, parsed_.last_update_id, parsed_.bids, parsed_.asks);
+    // Counted under the lock that publishes the book: whoever sees the book sees its counts.
+    if (step == DepthSync::Step::kBuffered) stats_.depth_buffered.fetch_add(1, std::memory_order_relaxed);
+    if (step == DepthSync::Step::kStale) stats_.depth_stale.fetch_add(1, std::memory_order_relaxed);
+    if (step == DepthSync::Step::kApplied) {
+      stats_.depth_applied.fetch_add(1, std::memory_order_relaxed);
+      count_crossed(b);
+    }
   }
   switch (step) {
-    case DepthSync::Step::kBuffered: stats_.depth_buffered.fetch_add(1, std::memory_order_relaxed); break;
-    case DepthSync::Step::kStale: stats_.depth_stale.fetch_add(1, std::memory_order_relaxed); break;
+    case DepthSync::Step::kBuffered:
+    case DepthSync::Step::kStale:
+      break;
     case DepthSync::Step::kApplied:
-      stats_.depth_applied.fetch_add(1, std::memory_order_relaxed);
       book_applied(b, parsed_.book_event_time, recv);
       break;
     case DepthSync::Step::kGap:
@@ -52,16 +59,17 @@ void Collector::Worker::resync(BookState& b, std::string_view reason) {
   if (reason == "reconnect") stats_.resyncs_reconnect.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Collector::Worker::count_crossed(BookState& b) {
+  // A Binance spot book is never crossed when in sync: count it (BookOutput does too); the
+  // next gap or reconnect resyncs it. Called with book_mu_ held, right after the apply.
+  b.crossed_count = b.sync.book().crossed() ? stats_.crossed_books.fetch_add(1, std::memory_order_relaxed) + 1 : 0;
+}
+
 void Collector::Worker::book_applied(BookState& b, TimestampNs ts_event, TimestampNs recv) {
   const book::OrderBook& state = b.sync.book();
-  if (state.crossed()) {
-    // A Binance spot book is never crossed when in sync: count it (BookOutput does too) and
-    // say so; the next gap or reconnect resyncs it.
-    if (stats_.crossed_books.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
-      spdlog::warn("collector.binance: {} book crossed at u={} (bid {} >= ask {})",
-                   symbols_[b.symbol].exchange_symbol, b.sync.update_id(), state.best_bid()->price.to_string(),
-                   state.best_ask()->price.to_string());
-    }
+  if (b.crossed_count % 1000 == 1) {  // the first crossed state, then every 1000th: say so
+    spdlog::warn("collector.binance: {} book crossed at u={} (bid {} >= ask {})", symbols_[b.symbol].exchange_symbol,
+                 b.sync.update_id(), state.best_bid()->price.to_string(), state.best_ask()->price.to_string());
   }
   book_out_.on_book(b.output, state, b.sync.update_id(), ts_event, recv);
 }
@@ -105,6 +113,7 @@ void Collector::Worker::fetch_snapshot(BookState& b) {
   {
     std::lock_guard lk(book_mu_);
     step = b.sync.on_snapshot(snap);
+    if (step == DepthSync::Step::kApplied) count_crossed(b);
   }
   if (step == DepthSync::Step::kApplied) {
     spdlog::info("collector.binance: {} book in sync at u={} (snapshot lastUpdateId {})", s.exchange_symbol,

@@ -123,7 +123,7 @@ Result<std::string> combined_stream_url(const CollectorConfig& config);
 class Collector {
  public:
   struct Stats {
-    uint64_t frames = 0;            // frames read
+    uint64_t frames = 0;            // frames read and handled (counted after their in-memory effects)
     uint64_t trades_published = 0;  // live + backfilled
     uint64_t backfilled = 0;
     uint64_t duplicates_dropped = 0;

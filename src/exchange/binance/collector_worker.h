@@ -81,6 +81,7 @@ class Collector::Worker {
     size_t output = 0;    // in book_out_
     DepthSync sync;
     internal::SteadyClock::time_point next_snapshot{};  // a failed snapshot is retried after book_retry_delay
+    uint64_t crossed_count = 0;  // crossed_books after the last apply when it was crossed, else 0
   };
 
   struct AtomicStats {
@@ -117,6 +118,7 @@ class Collector::Worker {
   void sync_books();
   void fetch_snapshot(BookState& b);
   void resync(BookState& b, std::string_view reason);
+  void count_crossed(BookState& b);  // with book_mu_ held
   void book_applied(BookState& b, TimestampNs ts_event, TimestampNs recv);
   // At the start of a session: every active book starts over (counted "reconnect").
   void reset_books_on_reconnect();

@@ -357,7 +357,11 @@ SessionEnd Collector::Worker::run_session() {
   reset_books_for_session();
   return collector::read_frames(
       kComponent, *ws_, control_, config_.stale_timeout, config_.max_batch_frames,
-      [this](std::string_view frame) { return process(frame); },
+      [this](std::string_view frame) {
+        const bool go_on = process(frame);
+        st_.frames.fetch_add(1, std::memory_order_release);  // after its effects:
+        return go_on;  // whoever sees the count sees the book, stats and health it made (records: at commit)
+      },
       [this]() -> std::optional<SessionEnd> {
         if (!end_) end_on(out_.flush_async());  // pipelined: up to 4 batches in flight
         std::optional<SessionEnd> e = end_;
@@ -368,7 +372,6 @@ SessionEnd Collector::Worker::run_session() {
 
 bool Collector::Worker::process(std::string_view frame) {
   if (advanced()) return process_advanced(frame);
-  st_.frames.fetch_add(1, std::memory_order_relaxed);
   ++frames_this_session_;
   const TimestampNs recv = clock_.now_ns();
   Status st = parser_.parse(frame, recv, parsed_);

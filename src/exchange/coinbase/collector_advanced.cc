@@ -34,7 +34,6 @@ MessageKind probe_kind(const AdvancedMessage& m) {
 }  // namespace
 
 bool Collector::Worker::process_advanced(std::string_view frame) {
-  st_.frames.fetch_add(1, std::memory_order_relaxed);
   ++frames_this_session_;
   const TimestampNs recv = clock_.now_ns();
   if (Status st = adv_parser_.parse(frame, recv, adv_); !st) {

@@ -303,7 +303,11 @@ SessionEnd Collector::Worker::run_session() {
   }
   return collector::read_frames(
       kComponent, *ws_, control_, config_.stale_timeout, config_.max_batch_frames,
-      [this](std::string_view frame) { return process(frame); },
+      [this](std::string_view frame) {
+        const bool go_on = process(frame);
+        st_.frames.fetch_add(1, std::memory_order_release);  // after its effects:
+        return go_on;  // whoever sees the count sees the book, stats and health it made (records: at commit)
+      },
       [this]() -> std::optional<SessionEnd> {
         if (!end_) end_on(out_.flush_async());  // pipelined: up to 4 batches in flight
         std::optional<SessionEnd> e = end_;
@@ -313,7 +317,6 @@ SessionEnd Collector::Worker::run_session() {
 }
 
 bool Collector::Worker::process(std::string_view frame) {
-  st_.frames.fetch_add(1, std::memory_order_relaxed);
   ++frames_this_session_;
   const TimestampNs recv = clock_.now_ns();
   Status st = v2_ ? v2_parser_.parse(frame, recv, parsed_) : parser_.parse(frame, recv, parsed_);
@@ -402,18 +405,16 @@ void Collector::Worker::on_book(std::string_view frame, TimestampNs recv) {
   }
   const Status st = p->book.apply(parsed_);
   if (st) {
-    if (parsed_.kind == MessageKind::kBookSnapshot) {
-      p->resubscribing = false;
-      st_.book_snapshots.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      st_.book_updates.fetch_add(1, std::memory_order_relaxed);
-    }
+    const bool snapshot = parsed_.kind == MessageKind::kBookSnapshot;
+    if (snapshot) p->resubscribing = false;
     TimestampNs ts_event = 0;
     for (const auto* side : {&parsed_.asks, &parsed_.bids}) {
       for (const BookEntry& e : *side) ts_event = std::max(ts_event, e.ts);
     }
     books_.on_book(p->book_index, p->book.book(), 0, ts_event, recv);
     publish_view(static_cast<size_t>(p - pairs_.data()));
+    // Counted after the view: whoever sees the count sees the book it made.
+    (snapshot ? st_.book_snapshots : st_.book_updates).fetch_add(1, std::memory_order_release);
     return;
   }
   const std::string_view reason = p->book.reason();

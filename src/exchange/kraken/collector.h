@@ -103,7 +103,7 @@ std::string kraken_pair_from_unified(std::string_view unified);
 class Collector {
  public:
   struct Stats {
-    uint64_t frames = 0;
+    uint64_t frames = 0;  // frames read and handled (counted after their in-memory effects)
     uint64_t trades_published = 0;  // live + backfilled
     uint64_t backfilled = 0;
     uint64_t duplicates_dropped = 0;
