@@ -118,6 +118,7 @@ Result<std::unique_ptr<RdKafkaClient>> RdKafkaClient::open(const RdKafkaOptions&
                                {"acks", "all"},
                                {"compression.type", "lz4"},
                                {"linger.ms", "5"},
+                               {"max.in.flight.requests.per.connection", rdkafka_util::kProducerMaxInFlight},
                                {"message.timeout.ms", "30000"}},
                               true);
   if (!producer) return producer.status();

@@ -11,6 +11,7 @@
 #include <deque>
 
 #include "bus/kafka/rdkafka_client.h"
+#include "bus/kafka/rdkafka_util.h"
 #include "bus/kafka/transactions.h"
 
 namespace tickflow::bus::kafka {
@@ -167,6 +168,7 @@ Result<std::unique_ptr<TransactionalProducer>> RdKafkaClient::transactional_prod
       {"acks", "all"},
       {"compression.type", "lz4"},
       {"linger.ms", "1"},
+      {"max.in.flight.requests.per.connection", rdkafka_util::kProducerMaxInFlight},
       {"message.timeout.ms", "30000"},
       {"transaction.timeout.ms", "60000"}};
   for (const auto& [k, v] : options_.properties) props.emplace_back(k, v);

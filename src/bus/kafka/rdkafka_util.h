@@ -13,6 +13,15 @@
 
 namespace tickflow::bus::kafka::rdkafka_util {
 
+// max.in.flight.requests.per.connection of every producer (bus.kafka_properties overrides it).
+// librdkafka sends one ProduceRequest per partition; with 3 or more of them in flight on one
+// connection the acknowledgement of a multi-partition batch took 44-48 ms on loopback (mock
+// cluster, 2026-12-03, docs/benchmarks.md "Kafka: requests in flight"), with 1 or 2 in flight
+// 2-3 ms: the latency of every commit (collector, processor, loader) is this round trip. One in
+// flight also keeps each partition's requests strictly ordered, which the idempotent producer
+// otherwise has to restore after a retried request.
+inline constexpr const char* kProducerMaxInFlight = "1";
+
 inline Status kafka_error(std::string_view what, rd_kafka_resp_err_t e) {
   std::string m = "kafka " + std::string(what) + ": " + rd_kafka_err2str(e);
   switch (e) {
