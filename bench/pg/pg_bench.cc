@@ -18,6 +18,7 @@
 // The server runs with durable settings (fsync, synchronous_commit and full_page_writes on:
 // the test defaults are overridden) unless --fast is given.
 // Run: build-pg/bench/pg/pg_bench [--candles N] [--trades N] [--queries N] [--fast] [--writers N]
+//      [--unix-socket] (the store connects through the server's Unix socket instead of TCP)
 //      [--set name=value]... (extra server settings) [--pg-log FILE] (keep the server's log)
 #include <dirent.h>
 #include <sys/resource.h>
@@ -210,6 +211,7 @@ struct Args {
   int64_t trades = 1'000'000;
   int queries = 2000;
   bool fast = false;
+  bool unix_socket = false;
   size_t writers = 0;                 // loader writers; 0 = the store's write_parallelism()
   std::vector<std::string> settings;  // --set name=value: extra server settings (experiments)
   std::string pg_log;                 // --pg-log FILE: copy the server's log there at the end
@@ -230,6 +232,7 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--trades") a.trades = std::atoll(next());
     else if (k == "--queries") a.queries = std::atoi(next());
     else if (k == "--fast") a.fast = true;
+    else if (k == "--unix-socket") a.unix_socket = true;
     else if (k == "--writers") a.writers = static_cast<size_t>(std::atoll(next()));
     else if (k == "--set") a.settings.push_back(next());
     else if (k == "--pg-log") a.pg_log = next();
@@ -278,7 +281,8 @@ int run_with(const Args& args, testing::PostgresServer& server) {
               server.query("SHOW synchronous_commit").c_str(), server.query("SHOW shared_buffers").c_str(),
               server.dir().c_str());
   storage::pg::PgStoreOptions o;
-  o.conn.host = server.host();
+  // A Unix-domain socket (libpq: a host that starts with '/' is the socket's directory).
+  o.conn.host = args.unix_socket ? server.dir() : server.host();
   o.conn.port = std::to_string(server.port());
   o.conn.db = server.db();
   o.conn.user = server.user();
