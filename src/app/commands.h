@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,7 @@ struct TailOptions {
   std::string data_dir;
   std::string bus_backend = "embedded";   // bus.backend
   std::string kafka_bootstrap_servers;    // kafka: KAFKA_BOOTSTRAP_SERVERS / config
+  std::map<std::string, std::string> kafka_properties;  // kafka: [kafka.properties] (SASL, TLS)
   bool from_beginning = false;
   bool follow = true;
   int64_t max_records = 0;  // 0 = unlimited

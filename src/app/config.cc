@@ -190,8 +190,12 @@ void apply_file(AppConfig& c, const std::string& path) {
     c.demo.coinbase_symbols = get_string_list(*t, p, "coinbase_symbols", c.demo.coinbase_symbols);
   }
   if (auto* t = sub(root, "", "kafka")) {
-    check_keys(*t, "kafka", {"bootstrap_servers", "processing"});
+    check_keys(*t, "kafka", {"bootstrap_servers", "processing", "properties", "replication_factor"});
     c.kafka_bootstrap_servers = get_string(*t, "kafka.", "bootstrap_servers", c.kafka_bootstrap_servers);
+    c.kafka_replication_factor =
+        static_cast<int>(get_int(*t, "kafka.", "replication_factor", c.kafka_replication_factor, -1, 32767));
+    if (c.kafka_replication_factor == 0) fail("kafka.replication_factor", "must be -1 (the brokers' default) or >= 1");
+    if (auto* pt = sub(*t, "kafka.", "properties")) get_flat_map(*pt, "kafka.properties.", "", c.kafka_properties);
     if (auto* pt = sub(*t, "kafka.", "processing")) {  // processing.guarantee = "..." (a dotted key)
       check_keys(*pt, "kafka.processing", {"guarantee"});
       c.kafka_processing_guarantee =
@@ -237,6 +241,8 @@ void apply_env(AppConfig& c, const std::map<std::string, std::string>& env) {
     c.candles.timeframes = *tfs;
   }
   if (auto* v = get("KAFKA_BOOTSTRAP_SERVERS")) c.kafka_bootstrap_servers = *v;
+  if (auto* v = get("KAFKA_SASL_USERNAME")) c.kafka_properties["sasl.username"] = *v;
+  if (auto* v = get("KAFKA_SASL_PASSWORD")) c.kafka_properties["sasl.password"] = *v;
   if (auto* v = get("TIMESCALE_HOST")) c.timescale_host = *v;
   if (auto* v = get("TIMESCALE_PORT")) c.timescale_port = *v;
   if (auto* v = get("TIMESCALE_DB")) c.timescale_db = *v;

@@ -158,6 +158,12 @@ struct AppConfig {
   // and state committed locally; duplicates dropped at the sinks) or "exactly_once_v2" (each
   // consume-transform-produce commit is also a Kafka transaction; bus/kafka/transactions.h).
   std::string kafka_processing_guarantee = "at_least_once";
+  // [kafka.properties]: librdkafka properties for every client, applied after tickflow's defaults
+  // (security.protocol, sasl.mechanism, sasl.username / sasl.password — or KAFKA_SASL_USERNAME /
+  // KAFKA_SASL_PASSWORD —, ssl.ca.location, linger.ms, ...). Never logged.
+  std::map<std::string, std::string> kafka_properties;
+  // [kafka] replication_factor of the topics tickflow creates (-1: the brokers' default).
+  int kafka_replication_factor = -1;
   std::string timescale_host, timescale_port, timescale_db, timescale_user, timescale_password;
   std::string redis_url;  // redis://[user:password@]host:port/db (never logged with its password)
   RedisConfig redis;

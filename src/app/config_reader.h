@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -128,6 +129,27 @@ inline std::vector<std::string> get_string_list(const toml::table& t, std::strin
     out.push_back(*s);
   }
   return out;
+}
+
+// A table of scalars as "key" -> "value" strings, nested tables flattened with dots, so both
+// `"sasl.mechanism" = "SCRAM-SHA-512"` and a bare `sasl.mechanism = ...` give "sasl.mechanism".
+// Integers and booleans become their TOML text ("100", "true"); arrays are an error.
+inline void get_flat_map(const toml::table& t, const std::string& prefix, const std::string& key_prefix,
+                         std::map<std::string, std::string>& out) {
+  for (const auto& [k, v] : t) {
+    const std::string key = key_prefix + std::string(k.str());
+    if (const toml::table* nested = v.as_table()) {
+      get_flat_map(*nested, prefix, key + ".", out);
+    } else if (auto s = v.value_exact<std::string>()) {
+      out[key] = *s;
+    } else if (auto i = v.value_exact<int64_t>()) {
+      out[key] = std::to_string(*i);
+    } else if (auto b = v.value_exact<bool>()) {
+      out[key] = *b ? "true" : "false";
+    } else {
+      fail(key_of(prefix, key), "must be a string, an integer or true/false");
+    }
+  }
 }
 
 // The sub-table `key`, or null when absent.

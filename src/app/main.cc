@@ -232,6 +232,7 @@ int main(int argc, char** argv) {
     if (to.data_dir.empty()) to.data_dir = cfg->data_dir;
     to.bus_backend = cfg->bus_backend;
     to.kafka_bootstrap_servers = cfg->kafka_bootstrap_servers;
+    to.kafka_properties = cfg->kafka_properties;
     return cmd_tail(to);
   }
   return 2;

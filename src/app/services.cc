@@ -14,6 +14,8 @@ bus::BusConfig bus_config(const AppConfig& c) {
   bc.data_dir = c.data_dir;
   bc.sync = c.bus_sync;
   bc.kafka_bootstrap_servers = c.kafka_bootstrap_servers;
+  bc.kafka_properties = c.kafka_properties;
+  bc.kafka_replication_factor = c.kafka_replication_factor;
   bc.kafka_exactly_once = c.kafka_processing_guarantee == "exactly_once_v2";
   return bc;
 }

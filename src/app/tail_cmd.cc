@@ -15,6 +15,7 @@ int cmd_tail(const TailOptions& o) {
   bc.backend = o.bus_backend;
   bc.data_dir = o.data_dir;
   bc.kafka_bootstrap_servers = o.kafka_bootstrap_servers;
+  bc.kafka_properties = o.kafka_properties;
   bc.read_only = true;  // safe while `tickflow run` holds the log; on Kafka, writes nothing locally
   auto bus = bus::make_event_bus(bc);
   if (!bus) {

@@ -46,6 +46,16 @@ TEST(Cli, BadConfigurationNamesTheKeyAndExitsWith2) {
 
   r = run_tickflow(dir, {"frobnicate"}, "unknown_command");
   EXPECT_NE(r.code, 0);
+
+  // [kafka.properties] reach librdkafka (SASL/TLS settings go the same way): a property it does
+  // not know stops the service with its name, and the SASL password never shows.
+  std::ofstream(dir + "/kafka.toml") << "[bus]\nbackend = \"kafka\"\n[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n"
+                                        "[kafka.properties]\n\"no.such.property\" = \"1\"\n"
+                                        "\"sasl.password\" = \"hunter2-secret\"\n";
+  r = run_tickflow(dir, {"processor", "--config", dir + "/kafka.toml", "--data-dir", dir + "/p"}, "kafka_props");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("kafka.properties: no.such.property"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("hunter2-secret"), std::string::npos) << r.output;
 }
 
 TEST(Cli, BusyPortIsAClearError) {

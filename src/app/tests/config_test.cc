@@ -82,6 +82,32 @@ TEST(Config, KafkaProcessingGuaranteeIsAtLeastOnceByDefaultOrExactlyOnceV2) {
   EXPECT_EQ(expect_error("[kafka]\nprocessing.guarentee = \"exactly_once_v2\"\n").key, "kafka.processing.guarentee");
 }
 
+// SASL/SCRAM and TLS reach librdkafka through [kafka.properties]: quoted or bare dotted keys,
+// scalars as text; the SASL secrets may come from the environment instead of the file.
+TEST(Config, KafkaPropertiesAndReplicationFactorPassThrough) {
+  auto r = load_config(write_temp("[kafka]\nbootstrap_servers = \"b:9092\"\nreplication_factor = 3\n"
+                                  "[kafka.properties]\n\"security.protocol\" = \"SASL_SSL\"\n"
+                                  "sasl.mechanism = \"SCRAM-SHA-512\"\n\"linger.ms\" = 2\n"
+                                  "\"enable.ssl.certificate.verification\" = true\n"
+                                  "\"sasl.password\" = \"from-file\"\n"),
+                       {{"KAFKA_SASL_USERNAME", "svc"}, {"KAFKA_SASL_PASSWORD", "from-env"}}, {});
+  ASSERT_TRUE(std::holds_alternative<AppConfig>(r)) << std::get<ConfigError>(r).to_string();
+  const AppConfig& c = std::get<AppConfig>(r);
+  EXPECT_EQ(c.kafka_replication_factor, 3);
+  EXPECT_EQ(c.kafka_properties, (std::map<std::string, std::string>{{"security.protocol", "SASL_SSL"},
+                                                                     {"sasl.mechanism", "SCRAM-SHA-512"},
+                                                                     {"linger.ms", "2"},
+                                                                     {"enable.ssl.certificate.verification", "true"},
+                                                                     {"sasl.username", "svc"},
+                                                                     {"sasl.password", "from-env"}}));
+  auto d = load_config(write_temp("[bus]\nbackend = \"embedded\"\n"), {}, {});
+  EXPECT_EQ(std::get<AppConfig>(d).kafka_replication_factor, -1);
+  EXPECT_TRUE(std::get<AppConfig>(d).kafka_properties.empty());
+  EXPECT_EQ(expect_error("[kafka]\nreplication_factor = 0\n").key, "kafka.replication_factor");
+  EXPECT_EQ(expect_error("[kafka.properties]\n\"bootstrap.servers\" = [\"a\"]\n").key,
+            "kafka.properties.bootstrap.servers");
+}
+
 TEST(Config, IndicatorSpecsAreValidatedAtStartNamingTheKeyAndEntry) {
   auto ok = load_config(write_temp("[indicators]\nspec = \"sma:5,rsi:3\"\n[indicators.timeframes]\n\"60m\" = \"ema:50\"\n"),
                         {}, {});

@@ -66,7 +66,7 @@ Result<rd_kafka_t*> make_handle(rd_kafka_type_t type, const std::string& name, c
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto set = [&](const std::string& k, const std::string& v, bool user) -> Status {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      return Status::invalid_argument(std::string(user ? "bus.kafka_properties: " : "kafka: ") + k + ": " +
+      return Status::invalid_argument(std::string(user ? "kafka.properties: " : "kafka: ") + k + ": " +
                                       err);
     }
     return Status::ok();

@@ -46,7 +46,7 @@ Result<std::unique_ptr<GroupClient>> RdKafkaGroupClient::open(const GroupClientO
   Status st;
   auto set = [&](const std::string& k, const std::string& v, bool user) {
     if (st && rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      st = Status::invalid_argument(std::string(user ? "bus.kafka_properties: " : "kafka member: ") + k + ": " + err);
+      st = Status::invalid_argument(std::string(user ? "kafka.properties: " : "kafka member: ") + k + ": " + err);
     }
   };
   for (const auto& [k, v] : props) set(k, v, false);

@@ -13,7 +13,7 @@
 
 namespace tickflow::bus::kafka::rdkafka_util {
 
-// max.in.flight.requests.per.connection of every producer (bus.kafka_properties overrides it).
+// max.in.flight.requests.per.connection of every producer ([kafka.properties] overrides it).
 // librdkafka sends one ProduceRequest per partition; with 3 or more of them in flight on one
 // connection the acknowledgement of a multi-partition batch took 44-48 ms on loopback (mock
 // cluster, 2026-12-03, docs/benchmarks.md "Kafka: requests in flight"), with 1 or 2 in flight

@@ -285,7 +285,7 @@ TEST_F(KafkaBusTest, FactoryOpensKafkaAndRejectsBadProperties) {
   auto bad = make_event_bus(bc);
   ASSERT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("bus.kafka_properties: no.such.property"), std::string::npos)
+  EXPECT_NE(bad.status().message().find("kafka.properties: no.such.property"), std::string::npos)
       << bad.status().message();
   bc.kafka_properties.clear();
   bc.kafka_bootstrap_servers.clear();
