@@ -32,6 +32,8 @@ struct ServiceOptions {
   int32_t instance = 0;      // processor: owns raw.market-data partitions p % instances == instance
   int32_t instances = 1;
   bool group = false;        // processor: consumer-group membership instead of the static split
+  int32_t threads = 0;       // processor: stream threads splitting this instance's partitions
+                             // (0: the default, 4; with --group 1: one member per process)
   int64_t session_timeout_ms = 10000;  // processor --group: session.timeout.ms
   std::string analytics = "auto";      // processor: indicator/alert stages: auto (instance 0, or
                                        // every --group member), on, off

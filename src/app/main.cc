@@ -82,6 +82,11 @@ int main(int argc, char** argv) {
                                 "This instance's index: it consumes the partitions p with p % instances == instance");
   processor_cli.app->add_option("--instances", processor_cli.options.instances,
                                 "Number of processor instances (fixed while their state exists)");
+  processor_cli.app->add_option("--threads", processor_cli.options.threads,
+                                "Stream threads (default 4): each runs the candle stage over its share of this "
+                                "instance's partitions (partition p goes to thread (p / instances) % threads); "
+                                "--group: 1 (scale a group with processes)")
+      ->check(CLI::Range(1, 64));
   processor_cli.app->add_flag("--group", processor_cli.options.group,
                               "Join the consumer group (cooperative rebalancing; state restored from the changelog "
                               "topic on assignment) instead of the --instance/--instances split");

@@ -46,6 +46,8 @@
 namespace tickflow::app {
 namespace {
 
+constexpr int32_t kDefaultStreamThreads = 4;  // tickflow processor --threads (the specification's default)
+
 // The store of a service that keeps no history (collector, processor, realtime without a shared
 // database): reads find nothing, writes are refused.
 class NoHistoryStore final : public storage::CandleStore {
@@ -182,14 +184,6 @@ int cmd_processor(const AppConfig& c, const ServiceOptions& o) {
                  o.instances);
     return 2;
   }
-  auto bus = open_bus(c);
-  if (!bus) return 1;
-  BusProbe probe(*bus, c.bus_backend);
-  processing::ProcessorConfig pc = processor_config(c);
-  pc.instance = o.instance;
-  pc.instances = o.instances;
-  pc.group_membership = o.group;
-  pc.session_timeout = o.session_timeout_ms * kNsPerMs;
   if (o.group && c.bus_backend != "kafka") {
     std::fprintf(stderr, "tickflow processor: --group needs bus.backend = \"kafka\"\n");
     return 2;
@@ -198,7 +192,29 @@ int cmd_processor(const AppConfig& c, const ServiceOptions& o) {
     std::fprintf(stderr, "tickflow processor: --session-timeout-ms must be >= 1000\n");
     return 2;
   }
-  processing::CandleProcessor processor(*bus, pc, clock);
+  // Stream threads: thread t of this instance's T runs the candle stage over the partitions
+  // p % (instances * T) == instance + instances * t — the instance's partitions, split T ways —
+  // on the one bus and data dir (state and positions stay per partition, so T may change between
+  // runs). A group member is one consumer: --group scales with processes.
+  if (o.group && o.threads > 1) {
+    std::fprintf(stderr, "tickflow processor: --threads must be 1 with --group (one member per process; start more "
+                         "processes to scale the group)\n");
+    return 2;
+  }
+  const int32_t threads = o.group ? 1 : (o.threads > 0 ? o.threads : kDefaultStreamThreads);
+  auto bus = open_bus(c);
+  if (!bus) return 1;
+  BusProbe probe(*bus, c.bus_backend);
+  std::vector<std::unique_ptr<processing::CandleProcessor>> stages;
+  for (int32_t t = 0; t < threads; ++t) {
+    processing::ProcessorConfig pc = processor_config(c);
+    pc.instance = o.instance + o.instances * t;
+    pc.instances = o.instances * threads;
+    pc.group_membership = o.group;
+    pc.session_timeout = o.session_timeout_ms * kNsPerMs;
+    stages.push_back(std::make_unique<processing::CandleProcessor>(*bus, pc, clock));
+  }
+  const std::string group = processor_config(c).group;
   // The indicator and alert stages read every partition of their inputs: one processor runs them
   // (instance 0 of a static split; with --group every member unless --analytics off).
   const bool analytics = o.analytics == "on" || (o.analytics == "auto" && (o.group || o.instance == 0));
@@ -219,14 +235,20 @@ int cmd_processor(const AppConfig& c, const ServiceOptions& o) {
   }
   NoHistoryStore no_history;
   serving::ApiHandler api(no_history, [&] {
-    std::vector<ComponentHealth> h{probe.health(), processor.health()};
+    std::vector<ComponentHealth> h{probe.health()};
+    for (size_t t = 0; t < stages.size(); ++t) {
+      h.push_back(stages[t]->health());
+      if (stages.size() > 1) h.back().name += "-" + std::to_string(t);  // processor-0, processor-1, ...
+    }
     if (indicators) h.push_back(indicators->health());
     if (alerts) h.push_back(alerts->health());
     return h;
   });
   serving::RealtimeGateway unused_gateway(*bus);
   probe.start();
-  if (Status st = processor.start(); !st) return fail("candle processor", st);
+  for (auto& s : stages) {
+    if (Status st = s->start(); !st) return fail("candle processor", st);
+  }
   if (indicators) {
     if (Status st = indicators->start(); !st) return fail("indicators", st);
   }
@@ -235,19 +257,30 @@ int cmd_processor(const AppConfig& c, const ServiceOptions& o) {
   }
   int rc = serve("processor", c, service_port(c, o.port, 8001), api, unused_gateway,
                  [&] {
-                   auto s = processor.stats();
+                   processing::ProcessorStats s;
+                   for (const auto& stage : stages) {
+                     const processing::ProcessorStats one = stage->stats();
+                     s.trades += one.trades;
+                     s.updates += one.updates;
+                     s.duplicates += one.duplicates;
+                   }
                    return "processed " + std::to_string(s.trades) + " trades, candle updates " +
                           std::to_string(s.updates) + ", duplicates " + std::to_string(s.duplicates) +
                           (indicators ? ", indicator records " + std::to_string(indicators->stats().published) : "");
                  },
-                 (o.group ? "group '" + pc.group + "'"
-                          : "instance " + std::to_string(o.instance) + " of " + std::to_string(o.instances)) +
+                 (o.group ? "group '" + group + "'"
+                          : "instance " + std::to_string(o.instance) + " of " + std::to_string(o.instances) + ", " +
+                                std::to_string(threads) + " stream thread(s)") +
                      (indicators ? ", indicators" : "") + (alerts ? ", alerts" : ""));
   arm_stop_watchdog("processor", 25 * kNsPerSec);
-  drain([&] { return processor.caught_up(); }, 10 * kNsPerSec);
+  drain(
+      [&] {
+        return std::all_of(stages.begin(), stages.end(), [](const auto& s) { return s->caught_up(); });
+      },
+      10 * kNsPerSec);
   if (alerts) alerts->stop();
   if (indicators) indicators->stop();
-  processor.stop();
+  for (auto& s : stages) s->stop();
   probe.stop();
   std::printf("stopped.\n");
   return rc;

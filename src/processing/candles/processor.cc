@@ -135,15 +135,16 @@ Status CandleProcessor::open() {
   return Status::ok();
 }
 
-// The engine from the committed state of the owned partitions (group mode; every instrument in
-// the bus's state otherwise), positions from the committed offsets.
+// The engine from the committed state of the owned partitions (static split and group mode alike:
+// several processors may share one bus, each with its partitions), positions from the
+// committed offsets.
 Status CandleProcessor::load() {
   auto engine = std::make_unique<CandleEngine>(config_.candles);
   Status restore_status;
   TICKFLOW_RETURN_IF_ERROR(bus_.scan_state(
       kProcessorStateNamespace, [&](std::string_view key, std::string_view blob) {
         if (!restore_status.is_ok()) return;
-        if (config_.group_membership && !owns(state_partition(key, partitions_))) return;
+        if (!owns(state_partition(key, partitions_))) return;  // another instance's or thread's
         restore_status = engine->restore(key, blob);
         if (!restore_status.is_ok())
           restore_status = Status(restore_status.code(),
@@ -165,7 +166,7 @@ Status CandleProcessor::load() {
     committed_pos_ = std::move(positions);
     owned_shared_ = owned_;
   }
-  probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
+  add_share(*probe_.open_windows, open_windows_share_, static_cast<double>(engine_->open_window_count()));
   return Status::ok();
 }
 
@@ -371,6 +372,11 @@ Status CandleProcessor::build_batch(Batch& b) {
   return read_status;
 }
 
+void CandleProcessor::add_share(prometheus::Gauge& gauge, double& share, double value) {
+  gauge.Increment(value - share);
+  share = value;
+}
+
 void CandleProcessor::update_lag_gauge() {
   std::vector<int64_t> committed;
   std::vector<char> owned;
@@ -385,7 +391,7 @@ void CandleProcessor::update_lag_gauge() {
     auto end = bus_.end_offset(topics::kRawMarketData, static_cast<int32_t>(p));
     if (end.is_ok()) lag += std::max<int64_t>(0, *end - committed[p]);
   }
-  probe_.lag->Set(static_cast<double>(lag));
+  add_share(*probe_.lag, lag_share_, static_cast<double>(lag));
 }
 
 bool CandleProcessor::caught_up() const {

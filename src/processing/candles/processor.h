@@ -63,6 +63,10 @@
 #include "core/result.h"
 #include "processing/candles/aggregator.h"
 
+namespace prometheus {
+class Gauge;
+}  // namespace prometheus
+
 namespace tickflow::processing {
 
 struct ProcessorConfig {
@@ -155,6 +159,10 @@ class CandleProcessor {
   void after_commit(const Batch& batch);
   void set_health(HealthState state, std::string detail);
   void update_lag_gauge();
+  // The process-wide gauges are the sums over the processors sharing them (stream threads):
+  // each moves a gauge by the change of its own share.
+  static void add_share(prometheus::Gauge& gauge, double& share, double value);
+  double lag_share_ = 0, open_windows_share_ = 0;  // this processor's part of the gauges (loop thread)
 
   bus::EventBus& bus_;
   const ProcessorConfig config_;

@@ -164,7 +164,7 @@ void CandleProcessor::after_commit(const Batch& b) {
     probe_.updates(u.timeframe, u.status).Increment(static_cast<double>(u.count));
   for (TimestampNs recv : b.last_trade_recv)
     probe_.e2e_latency->Observe(seconds(std::max<DurationNs>(0, published - recv)));
-  probe_.open_windows->Set(static_cast<double>(engine_->open_window_count()));
+  add_share(*probe_.open_windows, open_windows_share_, static_cast<double>(engine_->open_window_count()));
 }
 
 }  // namespace tickflow::processing

@@ -444,6 +444,26 @@ TEST(ProcessorInstancesTest, InstancesSplitThePartitionsAndTogetherEqualOneProce
   EXPECT_EQ(committed_total(split_bus), end_total(split_bus, kRaw));
   EXPECT_EQ(last_per_key(read_updates(split_bus)), last_per_key(read_updates(single_bus)));
 
+  // Restart both on the shared bus (`tickflow processor --threads 2`: one data dir, one state
+  // store): each restores only its partitions' instruments, so when the clock closes the open
+  // windows every final candle comes once, from its owner.
+  p0.stop();
+  p1.stop();
+  single.stop();
+  CandleProcessor q0(split_bus, c0, clock), q1(split_bus, c1, clock), single_again(single_bus, one_minute_config(), clock);
+  drain(q0);
+  drain(q1);
+  drain(single_again);
+  clock.advance(5 * 60 * kNsPerSec);
+  for (CandleProcessor* q : {&q0, &q1, &single_again}) ASSERT_TRUE(q->run_once().is_ok());
+  const auto split_updates = read_updates(split_bus);
+  EXPECT_EQ(last_per_key(split_updates), last_per_key(read_updates(single_bus)));
+  std::map<CandleKey, int> finals;
+  for (const Candle& c : split_updates)
+    if (c.status == CandleStatus::kFinal) ++finals[{c.series_key(), c.open_time}];
+  EXPECT_EQ(finals.size(), symbols.size() * 3);  // 150 s of trades: three minutes per symbol
+  for (const auto& [key, n] : finals) EXPECT_EQ(n, 1) << key.first << " " << key.second;
+
   ProcessorConfig bad = one_minute_config();
   bad.instances = 2;
   bad.instance = 2;
